@@ -1,0 +1,312 @@
+"""The decomposition engine shared by every estimator: pure functions, no state.
+
+:func:`decompose` takes a validated dense array and returns an :class:`SVDResult`: the
+leading singular triplets of the (optionally centred) data, in one sign convention.
+
+Solvers
+-------
+``"covariance_eigh"``
+    Eigendecomposition of the smaller of the two products: the ``d x d`` scatter for tall
+    data, the ``n x n`` Gram matrix for wide data (then ``V = X_c^T U / s``); singular
+    values are the square roots of its eigenvalues. Cost ``n d min(n, d)`` flops for the
+    product (half a GEMM, BLAS syrk) plus the top eigenpairs of a ``min(n, d)`` square
+    matrix; extra memory ``O(min(n, d)^2 + chunk)``, never a copy of ``X``. Squaring the
+    data squares the condition number: a singular value ``s_i`` comes out with absolute
+    error about ``u s_1^2 / s_i`` (``u`` the unit roundoff), so its relative error is
+    ``u (s_1 / s_i)^2``. Values below ``sqrt(u) s_1`` carry no correct digits.
+``"full"``
+    LAPACK ``gesdd`` (falling back to ``gesvd``) on the centred data, backward stable:
+    absolute error about ``u s_1``. Cost ``O(n d min(n, d))`` with a larger constant and a
+    centred copy of ``X`` (none with ``copy=False``).
+``"auto"``
+    See :func:`resolve_solver`.
+"""
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.linalg
+from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+from sklearn.utils import check_random_state
+
+from ._compat import svd_flip
+from ._scatter import column_blocks, column_sums, gram_stats, scatter_stats
+
+SOLVERS = ("auto", "covariance_eigh", "full")
+
+#: Up to this many rows and columns, "auto" always takes the direct solver (as PCA does).
+SMALL_PROBLEM = 500
+
+
+class ConditioningWarning(UserWarning):
+    """The covariance-eigen solver returned singular values with no correct digits."""
+
+
+@dataclass(frozen=True)
+class SVDResult:
+    """Leading singular triplets of the (centred) data ``X_c = X - 1 mean^T``.
+
+    ``X_c ~= U diag(singular_values) components``, singular values descending, each row
+    of ``components`` with its largest-magnitude entry positive.
+
+    Attributes
+    ----------
+    singular_values : ndarray of shape (k,)
+    components : ndarray of shape (k, n_features)
+        Right singular vectors as rows, in the dtype of ``X``.
+    mean : ndarray of shape (n_features,)
+        Column means, zeros when not centring.
+    n_samples : int
+    total_sum_squares : float
+        ``||X_c||_F^2``, the sum of all squared singular values.
+    spectrum : ndarray of shape (min(n_samples, n_features),) or None
+        Every singular value, when the solver computed them anyway.
+    U : ndarray of shape (n_samples, k) or None
+        Left singular vectors, when the solver has them without another pass.
+    solver : str
+        The solver that produced the result.
+    reason : str
+        Why ``"auto"`` chose that solver (empty when the solver was given).
+    """
+
+    singular_values: np.ndarray
+    components: np.ndarray
+    mean: np.ndarray
+    n_samples: int
+    total_sum_squares: float
+    spectrum: np.ndarray | None
+    U: np.ndarray | None
+    solver: str
+    reason: str = ""
+
+
+def resolve_solver(n_samples, n_features, n_components, center):
+    """The solver ``"auto"`` takes before looking at the data, and why.
+
+    Policy:
+
+    1. ``max(n, d) <= 500``: ``"full"``; the direct SVD costs little and is the most
+       accurate.
+    2. more components requested than the centred data can have nonzero singular
+       values (``min(n - 1, d)`` when centring): ``"full"``, since the eigenvectors of
+       the zero eigenvalues of the scatter carry no information.
+    3. otherwise ``"covariance_eigh"`` on the smaller side, which costs half a GEMM and
+       no copy of ``X``. After the fit, if a kept singular value is below
+       ``sqrt(eps) * s_1`` (no correct digits, see the module notes), the data is
+       decomposed again with ``"full"`` (see :func:`decompose`).
+    """
+    k = min(n_samples, n_features) if n_components is None else n_components
+    if max(n_samples, n_features) <= SMALL_PROBLEM:
+        return "full", f"max(n_samples, n_features) <= {SMALL_PROBLEM}"
+    rank_bound = min(n_samples - int(center), n_features)
+    if k > rank_bound:
+        return "full", (
+            f"n_components={k} exceeds the largest possible rank {rank_bound} of the "
+            "data; the covariance eigenvectors of zero eigenvalues are arbitrary"
+        )
+    return "covariance_eigh", "tall or wide data: the smaller product is cheapest"
+
+
+def decompose(
+    X,
+    n_components=None,
+    *,
+    solver="auto",
+    center=True,
+    copy=True,
+    random_state=None,
+    owner="this estimator",
+):
+    """Leading singular triplets of the column-centred ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+        Validated dense data; may contain NaN/inf, which raise a ``ValueError``
+        naming the entries.
+    n_components : int or None
+        Number of triplets; None for all ``min(n_samples, n_features)``.
+    solver : {"auto", "covariance_eigh", "full"}
+    center : bool
+        Subtract the column means first (PCA) or not (truncated SVD).
+    copy : bool
+        If False, the ``"full"`` solver centres ``X`` in place and LAPACK overwrites it.
+    random_state : int, RandomState instance or None
+        Seeds the start vector of the iterative eigensolver (results agree to working
+        precision for any seed).
+    owner : str
+        Name used in error messages.
+
+    Returns
+    -------
+    SVDResult
+    """
+    n, d = X.shape
+    k = min(n, d) if n_components is None else n_components
+    reason = ""
+    chosen = solver
+    if solver == "auto":
+        chosen, reason = resolve_solver(n, d, k, center)
+    if chosen == "full":
+        return replace(_full(X, k, center, copy, owner), reason=reason)
+
+    result = _covariance_eigh(X, k, center, random_state, owner)
+    if result.singular_values.size:
+        tol = np.sqrt(np.finfo(X.dtype).eps) * result.singular_values[0]
+        smallest = result.singular_values[-1]
+        if smallest < tol:
+            message = (
+                f"singular value {k} ({smallest:.3g}) is below sqrt(eps) = "
+                f"{tol / result.singular_values[0]:.2g} times the largest: the "
+                "covariance-eigen solver squares the condition number and leaves it no "
+                "correct digits"
+            )
+            if solver == "auto":
+                reason = "covariance_eigh fell back to full: " + message
+                return replace(_full(X, k, center, copy, owner), reason=reason)
+            warnings.warn(
+                f"{message}. Use solver='full' (or 'auto') for an accurate result, or "
+                "fewer components.",
+                ConditioningWarning,
+                stacklevel=3,
+            )
+    return replace(result, reason=reason)
+
+
+def _finish(s, Vt, U, mean, n, total, spectrum, solver, dtype):
+    """Apply the sign convention and the output dtype: the one exit of every solver."""
+    U, Vt = svd_flip(U, Vt, u_based_decision=False)
+    return SVDResult(
+        singular_values=np.asarray(s, dtype=dtype),
+        components=np.ascontiguousarray(Vt, dtype=dtype),
+        mean=np.asarray(mean, dtype=dtype),
+        n_samples=n,
+        total_sum_squares=float(total),
+        spectrum=None if spectrum is None else np.asarray(spectrum, dtype=dtype),
+        U=U,
+        solver=solver,
+    )
+
+
+def top_eigh(A, k, random_state=None):
+    """Top ``k`` eigenpairs of a symmetric positive semidefinite ``A``, descending.
+
+    Full ``eigh`` when every pair (or most) is wanted; for ``k`` small against the size,
+    Lanczos (ARPACK ``eigsh``, ``tol=0``: converged to working precision) which costs a
+    few hundred matrix-vector products instead of the ``O(m^3)`` tridiagonal reduction,
+    with LAPACK's subset ``evr`` as the fallback should it not converge.
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (k,), clipped at 0
+    eigenvectors : ndarray of shape (m, k)
+    spectrum : ndarray of shape (m,) or None
+        All eigenvalues, descending, when they were computed.
+    """
+    m = A.shape[0]
+    if k == 0:
+        return np.zeros(0), np.zeros((m, 0)), None
+    if 2 * k >= m or m <= 200:
+        w, V = scipy.linalg.eigh(A, check_finite=False)
+        w, V = w[::-1], V[:, ::-1]
+        w = np.clip(w, 0, None)
+        return w[:k], V[:, :k], w
+    if 5 * k < m:
+        v0 = check_random_state(random_state).uniform(-1, 1, m)
+        try:
+            w, V = eigsh(A, k=k, which="LA", v0=v0, tol=0, ncv=min(m, max(2 * k + 1, 20)))
+            order = np.argsort(w)[::-1]
+            return np.clip(w[order], 0, None), V[:, order], None
+        except ArpackNoConvergence:
+            pass
+    w, V = scipy.linalg.eigh(
+        A, subset_by_index=(m - k, m - 1), driver="evr", check_finite=False
+    )
+    return np.clip(w[::-1], 0, None), V[:, ::-1], None
+
+
+def _covariance_eigh(X, k, center, random_state, owner):
+    n, d = X.shape
+    if n >= d:
+        stats = scatter_stats(X, center=center, owner=owner)
+        total = np.trace(stats.scatter)
+        w, V, spectrum = top_eigh(stats.scatter, k, random_state)
+        s = np.sqrt(w)
+        spectrum = None if spectrum is None else np.sqrt(spectrum)
+        return _finish(
+            s, V.T, None, stats.mean, n, total, spectrum, "covariance_eigh", X.dtype
+        )
+
+    mean, gram, exact_centring = gram_stats(X, center=center, owner=owner)
+    total = np.trace(gram)
+    w, U, spectrum = top_eigh(gram, k, random_state)
+    s = np.sqrt(w)
+    spectrum = None if spectrum is None else np.sqrt(spectrum)
+    # V^T = U^T X_c / s, formed block by block so X_c is never held whole.
+    Vt = np.empty((U.shape[1], d))
+    Ut = U.T.astype(X.dtype)
+    if exact_centring:
+        for start, block in column_blocks(X):
+            stop = start + block.shape[1]
+            Vt[:, start:stop] = Ut @ (block - mean[start:stop].astype(X.dtype))
+    else:
+        Vt[:] = Ut @ X
+        Vt -= np.outer(U.sum(axis=0), mean)
+    positive = s > 0
+    Vt[positive] /= s[positive, None]
+    if not positive.all():
+        Vt[~positive] = _orthonormal_complement(Vt[positive], (~positive).sum(), d)
+    return _finish(s, Vt, U, mean, n, total, spectrum, "covariance_eigh", X.dtype)
+
+
+def _orthonormal_complement(Vt, m, d):
+    """``m`` orthonormal rows orthogonal to the rows of ``Vt`` (a zero singular value's
+    right vector is any such direction; chosen deterministically)."""
+    Z = np.random.RandomState(0).standard_normal((d, m))
+    Z -= Vt.T @ (Vt @ Z)
+    Q, _ = np.linalg.qr(Z)
+    return Q.T
+
+
+def _centre(X, center, copy, owner):
+    """The centred data (in place when not ``copy``) and its float64 mean."""
+    if not center:
+        column_sums(X, owner=owner)  # the finiteness check
+        return (X.copy() if copy else X), np.zeros(X.shape[1])
+    # Two-pass mean: float64 column sums, then the mean of the centred data, which
+    # removes the rounding of the first mean (it matters at a large offset).
+    mean = column_sums(X, owner=owner) / X.shape[0]
+    Xc = np.subtract(X, mean.astype(X.dtype), out=None if copy else X)
+    r = np.add.reduce(Xc, axis=0, dtype=np.float64) / X.shape[0]
+    Xc -= r.astype(X.dtype)
+    return Xc, mean + r
+
+
+def _full(X, k, center, copy, owner):
+    Xc, mean = _centre(X, center, copy, owner)
+    # LAPACK works in Fortran order: hand it X_c^T (a view when X_c is C-ordered) and
+    # swap the factors, so overwrite_a=True really reuses the buffer.
+    transposed = not Xc.flags.f_contiguous
+    try:
+        U, s, Vt = scipy.linalg.svd(
+            Xc.T if transposed else Xc,
+            full_matrices=False,
+            overwrite_a=True,
+            check_finite=False,
+        )
+    except np.linalg.LinAlgError:
+        if not copy:
+            raise np.linalg.LinAlgError(
+                "LAPACK gesdd did not converge and copy=False let it overwrite X; "
+                "fit again with copy=True to fall back to gesvd."
+            ) from None
+        Xc, mean = _centre(X, center, True, owner)
+        transposed = False
+        U, s, Vt = scipy.linalg.svd(
+            Xc, full_matrices=False, overwrite_a=True, lapack_driver="gesvd"
+        )
+    if transposed:
+        U, Vt = Vt.T, U.T
+    total = np.sum(s.astype(np.float64) ** 2)
+    return _finish(s[:k], Vt[:k], U[:, :k], mean, X.shape[0], total, s, "full", X.dtype)

@@ -1,0 +1,234 @@
+"""Mergeable second-moment statistics: count, mean and centred scatter.
+
+The covariance-eigen solver needs the centred scatter ``S = (X - 1 mu^T)^T (X - 1 mu^T)``
+(or, for wide data, the centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T``) without ever
+holding a centred copy of ``X``. This module computes it two ways and picks per input:
+
+* the *raw product* ``X^T X - n mu mu^T``: one BLAS ``syrk`` over ``X``, the fastest
+  pass there is. Subtracting ``n mu mu^T`` cancels leading digits when the mean is large
+  against the spread, so the result is accepted only when, column by column, the raw
+  diagonal exceeds the centred one by at most a factor :data:`MAX_CANCELLATION` (at most
+  two bits lost, the rounding error is then within that factor of the centred product's
+  own, see :func:`scatter_stats`).
+* *centred chunks*: each block of rows is centred on its own mean while it sits in cache,
+  corrected once more for the rounding of that mean, multiplied out, and merged into the
+  running statistics with Chan et al.'s pairwise update. Exact to working precision
+  whatever the offset, at the price of one more pass over each chunk.
+
+:class:`ScatterStats` merges exactly (:meth:`ScatterStats.merge`), so streaming and
+distributed fitting reuse the same statistics.
+
+References
+----------
+Chan, Golub & LeVeque, "Algorithms for computing the sample variance: analysis and
+recommendations", The American Statistician 37(3), 1983. doi:10.1080/00031305.1983.10483115
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import blas
+
+from ._validation import raise_nonfinite
+
+#: Largest accepted ratio of raw to centred sum of squares (per column) for the raw product.
+MAX_CANCELLATION = 4.0
+
+#: Target size in bytes of one chunk of rows, so that a chunk stays in the L2 cache.
+CHUNK_BYTES = 1 << 21
+
+
+@dataclass(frozen=True)
+class ScatterStats:
+    """Sample count, mean and centred scatter of a block of rows.
+
+    Attributes
+    ----------
+    n_samples : int
+        Number of rows summarised.
+    mean : ndarray of shape (n_features,), float64
+        Column means (zeros when the statistics are not centred).
+    scatter : ndarray of shape (n_features, n_features), float64
+        ``sum_i (x_i - mean)(x_i - mean)^T``.
+    """
+
+    n_samples: int
+    mean: np.ndarray
+    scatter: np.ndarray
+
+    def merge(self, other):
+        """Return the statistics of the union of both blocks (Chan et al.'s update).
+
+        Exact in exact arithmetic; in floating point the correction term is formed
+        from the difference of the two means, so no large offset is ever squared.
+        """
+        n = self.n_samples + other.n_samples
+        if self.n_samples == 0:
+            return other
+        if other.n_samples == 0:
+            return self
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.n_samples / n)
+        scatter = self.scatter + other.scatter
+        scatter += np.outer(delta, delta * (self.n_samples * other.n_samples / n))
+        return ScatterStats(n, mean, scatter)
+
+
+def column_sums(X, *, owner="this estimator"):
+    """Column sums of ``X`` in float64, raising on NaN or infinity.
+
+    Blocks of rows are summed with a BLAS ``gemv`` in the dtype of ``X`` and the block
+    sums are added in float64, so float32 input keeps float64-grade means without a
+    converted copy. NaN and infinity propagate into the sums: this is the only
+    finiteness check the engine needs.
+    """
+    n = X.shape[0]
+    step = max(1, CHUNK_BYTES // max(1, X.shape[1] * X.itemsize)) * 4
+    ones = np.ones(min(step, n), dtype=X.dtype)
+    sums = np.zeros(X.shape[1])
+    for start in range(0, n, step):
+        block = X[start : start + step]
+        sums += ones[: block.shape[0]] @ block
+    if not np.isfinite(sums).all():
+        raise_nonfinite(X, owner=owner)
+    return sums
+
+
+def _syrk(X, *, gram=False, out=None):
+    """Upper triangle of ``X^T X`` (or of ``X X^T`` when ``gram``) by BLAS ``syrk``.
+
+    BLAS wants Fortran order; a C-ordered ``X`` is passed as its transpose, a view, with
+    the transposition flag flipped, so no copy is made. numpy's ``X.T @ X`` also calls
+    syrk but then mirrors the triangle into a new array.
+    """
+    syrk = blas.ssyrk if X.dtype == np.float32 else blas.dsyrk
+    if X.flags.f_contiguous:
+        a, trans = X, 0 if gram else 1
+    else:
+        a, trans = np.ascontiguousarray(X).T, 1 if gram else 0
+    if out is None:
+        return syrk(1.0, a, trans=trans, lower=0)
+    return syrk(1.0, a, beta=1.0, c=out, trans=trans, lower=0, overwrite_c=1)
+
+
+def _symmetrize_upper(S):
+    """Fill the lower triangle of ``S`` from its upper triangle, in float64."""
+    S = np.asarray(S, dtype=np.float64)
+    lower = np.tril_indices_from(S, -1)
+    S[lower] = S.T[lower]
+    return S
+
+
+def _accept_raw(raw_diag, centred_diag):
+    """Whether the raw product lost at most ``log2(MAX_CANCELLATION)`` bits per column."""
+    # 0 / 0 (an all-zero column) is exact; anything / (<= 0) is a total cancellation.
+    ok = raw_diag <= MAX_CANCELLATION * centred_diag
+    ok |= raw_diag == 0
+    return bool(ok.all())
+
+
+def scatter_stats(X, *, center=True, owner="this estimator"):
+    """Count, mean and centred scatter of the rows of a dense ``X``, in float64.
+
+    Contract: returns :class:`ScatterStats` with ``scatter`` equal to the centred
+    scatter of ``X`` up to an error ``|E_ij| <= c u sqrt(S_ii S_jj)`` with ``u`` the
+    unit roundoff of ``X.dtype`` and ``c`` a small multiple of the chunk length: the
+    error of forming the centred product directly, never the error of squaring an
+    offset. Cost: one ``syrk`` over ``X`` (``n d^2`` flops) when the mean is small against
+    the spread; otherwise a second pass over centred chunks. Extra memory:
+    ``O(d^2 + chunk * d)``, never a copy of ``X``.
+
+    Raises ``ValueError`` naming the entries when ``X`` holds NaN or infinity.
+    """
+    n, d = X.shape
+    if not center:
+        scatter = _symmetrize_upper(_syrk(X))
+        if not np.isfinite(np.diag(scatter)).all():
+            raise_nonfinite(X, owner=owner)
+        return ScatterStats(n, np.zeros(d), scatter)
+
+    mean = column_sums(X, owner=owner) / n
+    raw = _syrk(X)
+    raw_diag = np.diag(raw).astype(np.float64)
+    if not np.isfinite(raw_diag).all():
+        raise_nonfinite(X, owner=owner)
+    scatter = _symmetrize_upper(raw)
+    scatter -= np.outer(mean, mean * n)
+    if _accept_raw(raw_diag, np.diag(scatter)):
+        return ScatterStats(n, mean, scatter)
+    return _centred_chunks(X)
+
+
+def _centred_chunks(X):
+    """Scatter by centred chunks of rows, merged with :meth:`ScatterStats.merge`."""
+    n, d = X.shape
+    rows = max(d, CHUNK_BYTES // (d * X.itemsize), 1)
+    buffer = np.empty((min(rows, n), d), dtype=X.dtype)
+    stats = ScatterStats(0, np.zeros(d), np.zeros((d, d)))
+    for start in range(0, n, rows):
+        block = X[start : start + rows]
+        m = block.shape[0]
+        # Centre on the chunk mean rounded to X's dtype; the residual mean r of the
+        # centred chunk (summed in float64) corrects both the mean and the scatter, so
+        # the rounding of the first mean costs nothing.
+        pivot = (np.add.reduce(block, axis=0, dtype=np.float64) / m).astype(X.dtype)
+        centred = np.subtract(block, pivot, out=buffer[:m])
+        r = np.add.reduce(centred, axis=0, dtype=np.float64) / m
+        scatter = _symmetrize_upper(_syrk(centred))
+        scatter -= np.outer(r, r * m)
+        chunk = ScatterStats(m, pivot.astype(np.float64) + r, scatter)
+        stats = stats.merge(chunk)
+    return stats
+
+
+def gram_stats(X, *, center=True, owner="this estimator"):
+    """Mean and centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T`` of a dense wide ``X``.
+
+    The ``n x n`` counterpart of :func:`scatter_stats` for ``n < d``: the same raw
+    product with the same cancellation guard (on the row norms), and otherwise centred
+    blocks of columns, each centred exactly on its own column means.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,), float64
+    gram : ndarray of shape (n_samples, n_samples), float64
+    exact_centring : bool
+        False when the raw product was accepted, True when columns were centred.
+    """
+    n, d = X.shape
+    if not center:
+        gram = _symmetrize_upper(_syrk(X, gram=True))
+        if not np.isfinite(np.diag(gram)).all():
+            raise_nonfinite(X, owner=owner)
+        return np.zeros(d), gram, False
+
+    mean = column_sums(X, owner=owner) / n
+    raw = _syrk(X, gram=True)
+    raw_diag = np.diag(raw).astype(np.float64)
+    if not np.isfinite(raw_diag).all():
+        raise_nonfinite(X, owner=owner)
+    gram = _symmetrize_upper(raw)
+    # (X - 1 mu^T)(X - 1 mu^T)^T = X X^T - a 1^T - 1 a^T + (mu . mu) 1 1^T, a = X mu.
+    a = X @ mean.astype(X.dtype)
+    gram -= a[:, None]
+    gram -= a[None, :]
+    gram += mean @ mean
+    if _accept_raw(raw_diag, np.diag(gram)):
+        return mean, gram, False
+
+    gram = np.zeros((n, n), order="F", dtype=X.dtype)
+    for start, block in column_blocks(X):
+        centred = block - mean[start : start + block.shape[1]].astype(X.dtype)
+        # Correct for the rounding of the mean in X's dtype (float32 at a large offset).
+        r = np.add.reduce(centred, axis=0, dtype=np.float64) / n
+        centred -= r.astype(X.dtype)
+        gram = _syrk(centred, gram=True, out=gram)
+    return mean, _symmetrize_upper(gram), True
+
+
+def column_blocks(X):
+    """Yield ``(start, X[:, start:stop])`` as C-contiguous blocks of about CHUNK_BYTES."""
+    n, d = X.shape
+    cols = max(1, (CHUNK_BYTES * 8) // max(1, n * X.itemsize))
+    for start in range(0, d, cols):
+        yield start, np.ascontiguousarray(X[:, start : start + cols])

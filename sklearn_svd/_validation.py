@@ -1,0 +1,77 @@
+"""Input checks shared by the engine and the estimators.
+
+Each check raises an error that states the rule it enforces and how to fix the input.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def raise_nonfinite(X, *, name="X", owner="this estimator"):
+    """Locate the non-finite entries of ``X`` and raise a ``ValueError`` naming them.
+
+    Called after a pass over ``X`` whose running sums came out non-finite: NaN and
+    infinity propagate into sums, so the engine needs no separate finiteness pass and
+    only looks for the offending entries once it knows there are some.
+    """
+    bad = ~np.isfinite(X)
+    n_nan = int(np.isnan(X).sum())
+    n_inf = int(bad.sum()) - n_nan
+    if n_nan == 0 and n_inf == 0:
+        # Every entry is finite but a sum of squares overflowed.
+        raise ValueError(
+            f"Input {name} is finite but too large: sums of its squares overflow to "
+            f"infinity in {X.dtype}. Rescale {name} (e.g. StandardScaler) before "
+            f"{owner}."
+        )
+    rows, cols = np.nonzero(bad)
+    where = ", ".join(f"({r}, {c})" for r, c in zip(rows[:5], cols[:5], strict=True))
+    more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+    raise ValueError(
+        f"Input {name} contains NaN ({n_nan} entries) or infinity ({n_inf} entries), "
+        f"at (row, column) {where}{more}. {owner} needs finite values: drop those rows "
+        "or impute them (e.g. sklearn.impute.SimpleImputer) first."
+    )
+
+
+def check_numeric_columns(X, owner):
+    """Raise a ``TypeError`` naming the non-numeric columns of a DataFrame ``X``.
+
+    scikit-learn's own check reports only the first value it cannot convert; a user
+    with a mixed DataFrame wants the column names.
+    """
+    dtypes = getattr(X, "dtypes", None)
+    columns = getattr(X, "columns", None)
+    if dtypes is None or columns is None or isinstance(X, np.ndarray):
+        return
+    try:
+        dtypes = list(dtypes)
+    except TypeError:  # a single dtype (pandas Series)
+        return
+    bad = []
+    for col, dtype in zip(columns, dtypes, strict=True):
+        kind = getattr(dtype, "kind", None)
+        if kind is not None:  # numpy and pandas dtypes
+            numeric = kind in "biuf"
+        else:  # polars dtypes
+            numeric = dtype.is_numeric() or str(dtype) == "Boolean"
+        if not numeric:
+            bad.append(f"{col!r} ({dtype})")
+    if bad:
+        raise TypeError(
+            f"{owner} needs numeric columns; these are not numeric: {', '.join(bad)}. "
+            "Encode them (e.g. sklearn.preprocessing.OneHotEncoder in a "
+            "ColumnTransformer) or drop them first."
+        )
+
+
+def check_rank(n_components, n_samples, n_features):
+    """Check an integer rank against the shape of the data."""
+    bound = min(n_samples, n_features)
+    if isinstance(n_components, numbers.Integral) and not 0 <= n_components <= bound:
+        raise ValueError(
+            f"n_components={n_components} must be between 0 and "
+            f"min(n_samples, n_features)={bound} (n_samples={n_samples}, "
+            f"n_features={n_features}). Ask for at most {bound} components."
+        )

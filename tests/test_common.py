@@ -1,0 +1,37 @@
+"""scikit-learn's estimator checks, plus the ones parametrize_with_checks does not run."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_get_feature_names_out_error,
+    check_param_validation,
+    check_set_output_transform,
+    check_set_output_transform_pandas,
+    check_set_output_transform_polars,
+    parametrize_with_checks,
+)
+
+from sklearn_svd import SVDDenoiser, SVDReducer
+
+ESTIMATORS = [SVDReducer(), SVDDenoiser(), SVDReducer(n_components=2, whiten=True)]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_param_validation,
+        check_set_output_transform,
+        check_set_output_transform_pandas,
+        check_set_output_transform_polars,
+        check_get_feature_names_out_error,
+    ],
+)
+# The set_output checks fit on a DataFrame and transform an array on purpose.
+@pytest.mark.filterwarnings("ignore:X (does not have valid|has) feature names:UserWarning")
+def test_checks_not_run_by_default(estimator, check):
+    check(type(estimator).__name__, estimator)
