@@ -270,15 +270,23 @@ def _orthonormal_complement(Vt, m, d):
 
 
 def _centre(X, center, copy, owner):
-    """The centred data (in place when not ``copy``) and its float64 mean."""
+    """The centred data (in place when not ``copy``) and its float64 mean.
+
+    A copy is laid out so that its Fortran view is tall (F order for tall data, C order
+    for wide data, handed to LAPACK transposed): gesdd is up to twice as fast on a tall
+    matrix as on its wide transpose.
+    """
+    n, d = X.shape
+    out = np.empty(X.shape, X.dtype, order="F" if n >= d else "C") if copy else X
     if not center:
         column_sums(X, owner=owner)  # the finiteness check
-        return (X.copy() if copy else X), np.zeros(X.shape[1])
+        out[...] = X
+        return out, np.zeros(d)
     # Two-pass mean: float64 column sums, then the mean of the centred data, which
     # removes the rounding of the first mean (it matters at a large offset).
-    mean = column_sums(X, owner=owner) / X.shape[0]
-    Xc = np.subtract(X, mean.astype(X.dtype), out=None if copy else X)
-    r = np.add.reduce(Xc, axis=0, dtype=np.float64) / X.shape[0]
+    mean = column_sums(X, owner=owner) / n
+    Xc = np.subtract(X, mean.astype(X.dtype), out=out)
+    r = np.add.reduce(Xc, axis=0, dtype=np.float64) / n
     Xc -= r.astype(X.dtype)
     return Xc, mean + r
 

@@ -134,9 +134,10 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
     scatter of ``X`` up to an error ``|E_ij| <= c u sqrt(S_ii S_jj)`` with ``u`` the
     unit roundoff of ``X.dtype`` and ``c`` a small multiple of the chunk length: the
     error of forming the centred product directly, never the error of squaring an
-    offset. Cost: one ``syrk`` over ``X`` (``n d^2`` flops) when the mean is small against
-    the spread; otherwise a second pass over centred chunks. Extra memory:
-    ``O(d^2 + chunk * d)``, never a copy of ``X``.
+    offset. Cost: one ``syrk`` over ``X`` (``n d^2`` flops) when the mean is small
+    against the spread (judged on the first chunk, verified on all of ``X``);
+    otherwise one pass over centred chunks. Extra memory: ``O(d^2 + chunk * d)``,
+    never a copy of ``X``.
 
     Raises ``ValueError`` naming the entries when ``X`` holds NaN or infinity.
     """
@@ -147,23 +148,47 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
             raise_nonfinite(X, owner=owner)
         return ScatterStats(n, np.zeros(d), scatter)
 
-    mean = column_sums(X, owner=owner) / n
-    raw = _syrk(X)
-    raw_diag = np.diag(raw).astype(np.float64)
-    if not np.isfinite(raw_diag).all():
+    # Probe the first chunk: a mean far outside the spread there means the raw product
+    # would be rejected, so go straight to centred chunks instead of wasting a pass.
+    probe = X[: _chunk_rows(X)]
+    probe_mean = np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
+    probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
+    probe_centred = probe_raw - probe.shape[0] * probe_mean**2
+    if np.isfinite(probe_raw).all() and _accept_raw(probe_raw, probe_centred):
+        mean = column_sums(X, owner=owner) / n
+        raw = _syrk(X)
+        raw_diag = np.diag(raw).astype(np.float64)
+        if not np.isfinite(raw_diag).all():
+            raise_nonfinite(X, owner=owner)
+        scatter = _symmetrize_upper(raw)
+        scatter -= np.outer(mean, mean * n)
+        if _accept_raw(raw_diag, np.diag(scatter)):
+            return ScatterStats(n, mean, scatter)
+    stats = _centred_chunks(X)
+    if not np.isfinite(np.diag(stats.scatter)).all() or not np.isfinite(stats.mean).all():
         raise_nonfinite(X, owner=owner)
-    scatter = _symmetrize_upper(raw)
-    scatter -= np.outer(mean, mean * n)
-    if _accept_raw(raw_diag, np.diag(scatter)):
-        return ScatterStats(n, mean, scatter)
-    return _centred_chunks(X)
+    return stats
+
+
+def _chunk_rows(X):
+    """Rows per chunk: about CHUNK_BYTES, and at least ``d`` so syrk stays efficient."""
+    return max(X.shape[1], CHUNK_BYTES // (X.shape[1] * X.itemsize), 1)
 
 
 def _centred_chunks(X):
-    """Scatter by centred chunks of rows, merged with :meth:`ScatterStats.merge`."""
+    """Scatter by centred chunks of rows.
+
+    Each chunk's product goes into one accumulator (``syrk`` with ``beta=1``); what the
+    chunks' differing means add is merged separately with :meth:`ScatterStats.merge`
+    on rank-one terms, which is linear in the scatter and so gives the same result.
+    """
     n, d = X.shape
-    rows = max(d, CHUNK_BYTES // (d * X.itemsize), 1)
+    rows = _chunk_rows(X)
     buffer = np.empty((min(rows, n), d), dtype=X.dtype)
+    products = np.zeros((d, d), order="F", dtype=X.dtype)
+    exact = X.dtype == np.float64
+    if not exact:  # float32 chunk products are summed in float64
+        total = np.zeros((d, d))
     stats = ScatterStats(0, np.zeros(d), np.zeros((d, d)))
     for start in range(0, n, rows):
         block = X[start : start + rows]
@@ -174,13 +199,15 @@ def _centred_chunks(X):
         pivot = (np.add.reduce(block, axis=0, dtype=np.float64) / m).astype(X.dtype)
         centred = np.subtract(block, pivot, out=buffer[:m])
         r = np.add.reduce(centred, axis=0, dtype=np.float64) / m
-        scatter = _symmetrize_upper(_syrk(centred))
-        scatter -= np.outer(r, r * m)
-        chunk = ScatterStats(m, pivot.astype(np.float64) + r, scatter)
+        if exact:
+            products = _syrk(centred, out=products)
+        else:
+            total += _syrk(centred)
+        chunk = ScatterStats(m, pivot.astype(np.float64) + r, -np.outer(r, r * m))
         stats = stats.merge(chunk)
-    return stats
-
-
+    scatter = _symmetrize_upper(products if exact else total)
+    scatter += stats.scatter
+    return ScatterStats(n, stats.mean, scatter)
 def gram_stats(X, *, center=True, owner="this estimator"):
     """Mean and centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T`` of a dense wide ``X``.
 
