@@ -1,22 +1,21 @@
 """Mergeable second-moment statistics: count, mean and centred scatter.
 
-The covariance-eigen solver needs the centred scatter ``S = (X - 1 mu^T)^T (X - 1 mu^T)``
-(or, for wide data, the centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T``) without ever
-holding a centred copy of ``X``. This module computes it two ways and picks per input:
+The covariance-eigen solver needs the centred scatter
+``S = (X - 1 mu^T)^T (X - 1 mu^T)`` (or, for wide data, the centred Gram matrix
+``(X - 1 mu^T)(X - 1 mu^T)^T``) without ever holding a centred copy of ``X``.
 
-* the *raw product* ``X^T X - n mu mu^T``: one BLAS ``syrk`` over ``X``, the fastest
-  pass there is. Subtracting ``n mu mu^T`` cancels leading digits when the mean is large
-  against the spread, so the result is accepted only when, column by column, the raw
-  diagonal exceeds the centred one by at most a factor :data:`MAX_CANCELLATION` (at most
-  two bits lost, the rounding error is then within that factor of the centred product's
-  own, see :func:`scatter_stats`).
-* *centred chunks*: each block of rows is centred on its own mean while it sits in cache,
-  corrected once more for the rounding of that mean, multiplied out, and merged into the
-  running statistics with Chan et al.'s pairwise update. Exact to working precision
-  whatever the offset, at the price of one more pass over each chunk.
+It forms the product about a pivot ``p`` and corrects for the mean afterwards:
+``S = sum (x - p)(x - p)^T - n r r^T`` with ``r = mean(x - p)``. The correction cancels
+leading digits when ``r`` is large against the spread, so the result is accepted only when,
+column by column, the uncorrected diagonal exceeds the corrected one by a bounded factor
+(see :func:`_max_cancellation`). The pivot is 0 when the mean is small against the
+spread (one BLAS ``syrk`` over ``X``, the fastest pass there is), otherwise the mean of
+the first chunk, each chunk shifted while it sits in cache. ``X^T X - n mu mu^T`` with a
+large offset is never accepted.
 
-:class:`ScatterStats` merges exactly (:meth:`ScatterStats.merge`), so streaming and
-distributed fitting reuse the same statistics.
+:class:`ScatterStats` merges exactly (Chan et al.'s pairwise update,
+:meth:`ScatterStats.merge`), so streaming and distributed fitting reuse the same
+statistics.
 
 References
 ----------
@@ -30,9 +29,6 @@ import numpy as np
 from scipy.linalg import blas
 
 from ._validation import raise_nonfinite
-
-#: Largest accepted ratio of raw to centred sum of squares (per column) for the raw product.
-MAX_CANCELLATION = 4.0
 
 #: Target size in bytes of one chunk of rows, so that a chunk stays in the L2 cache.
 CHUNK_BYTES = 1 << 21
@@ -119,10 +115,20 @@ def _symmetrize_upper(S):
     return S
 
 
-def _accept_raw(raw_diag, centred_diag):
-    """Whether the raw product lost at most ``log2(MAX_CANCELLATION)`` bits per column."""
+def _max_cancellation(dtype):
+    """Largest accepted ratio of raw to centred sum of squares, per column.
+
+    The rounding error of a product formed about a point other than the mean grows
+    with this ratio. float64 may spend 10 of its 53 bits (the accuracy targets keep a
+    factor ~100 of margin, see tests/test_engine.py); float32 only 2 of its 24.
+    """
+    return 2.0**10 if dtype == np.float64 else 4.0
+
+
+def _accept(raw_diag, centred_diag, dtype):
+    """Whether a product about a pivot lost at most the allowed bits in every column."""
     # 0 / 0 (an all-zero column) is exact; anything / (<= 0) is a total cancellation.
-    ok = raw_diag <= MAX_CANCELLATION * centred_diag
+    ok = raw_diag <= _max_cancellation(dtype) * centred_diag
     ok |= raw_diag == 0
     return bool(ok.all())
 
@@ -130,14 +136,19 @@ def _accept_raw(raw_diag, centred_diag):
 def scatter_stats(X, *, center=True, owner="this estimator"):
     """Count, mean and centred scatter of the rows of a dense ``X``, in float64.
 
-    Contract: returns :class:`ScatterStats` with ``scatter`` equal to the centred
-    scatter of ``X`` up to an error ``|E_ij| <= c u sqrt(S_ii S_jj)`` with ``u`` the
-    unit roundoff of ``X.dtype`` and ``c`` a small multiple of the chunk length: the
-    error of forming the centred product directly, never the error of squaring an
-    offset. Cost: one ``syrk`` over ``X`` (``n d^2`` flops) when the mean is small
-    against the spread (judged on the first chunk, verified on all of ``X``);
-    otherwise one pass over centred chunks. Extra memory: ``O(d^2 + chunk * d)``,
-    never a copy of ``X``.
+    Contract: returns :class:`ScatterStats` whose ``scatter`` is the centred scatter
+    of ``X`` with an error ``|E_ij| <= c u sqrt(S_ii S_jj)``, ``u`` the unit roundoff
+    of ``X.dtype`` and ``c`` at most :func:`_max_cancellation` times that of forming
+    the exactly centred product: the offset of the data is never squared.
+
+    Method: the product is formed about a pivot ``p`` (``sum (x - p)(x - p)^T``, then
+    corrected by ``n r r^T`` with ``r`` the mean of ``x - p``), and accepted when the
+    correction cancels few bits. The first pivot is 0 when the first chunk says the
+    mean is small against the spread: one BLAS ``syrk`` over ``X`` (``n d^2`` flops)
+    and no copy at all. Otherwise the pivot is the first chunk's mean and each chunk is
+    shifted in cache before its ``syrk``; if the data drifts so far that this pivot is
+    rejected too, a last pass uses the mean just found. Extra memory:
+    ``O(d^2 + chunk * d)``, never a copy of ``X``.
 
     Raises ``ValueError`` naming the entries when ``X`` holds NaN or infinity.
     """
@@ -148,26 +159,23 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
             raise_nonfinite(X, owner=owner)
         return ScatterStats(n, np.zeros(d), scatter)
 
-    # Probe the first chunk: a mean far outside the spread there means the raw product
-    # would be rejected, so go straight to centred chunks instead of wasting a pass.
     probe = X[: _chunk_rows(X)]
-    probe_mean = np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
-    probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
-    probe_centred = probe_raw - probe.shape[0] * probe_mean**2
-    if np.isfinite(probe_raw).all() and _accept_raw(probe_raw, probe_centred):
-        mean = column_sums(X, owner=owner) / n
-        raw = _syrk(X)
-        raw_diag = np.diag(raw).astype(np.float64)
-        if not np.isfinite(raw_diag).all():
-            raise_nonfinite(X, owner=owner)
-        scatter = _symmetrize_upper(raw)
-        scatter -= np.outer(mean, mean * n)
-        if _accept_raw(raw_diag, np.diag(scatter)):
-            return ScatterStats(n, mean, scatter)
-    stats = _centred_chunks(X)
-    if not np.isfinite(np.diag(stats.scatter)).all() or not np.isfinite(stats.mean).all():
+    with np.errstate(invalid="ignore", over="ignore"):
+        pivot = np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
+        probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
+        probe_centred = probe_raw - probe.shape[0] * pivot**2
+    if np.isfinite(probe_raw).all() and _accept(probe_raw, probe_centred, X.dtype):
+        pivot = None
+    elif not np.isfinite(pivot).all():
         raise_nonfinite(X, owner=owner)
-    return stats
+    for _ in range(3):
+        # NaN and inf are located after the pass; don't warn about them on the way.
+        with np.errstate(invalid="ignore", over="ignore"):
+            stats, accepted = _about_pivot(X, pivot, owner)
+        if accepted:
+            return stats
+        pivot = stats.mean
+    return stats  # pragma: no cover (a pivot at the mean leaves nothing to cancel)
 
 
 def _chunk_rows(X):
@@ -175,39 +183,43 @@ def _chunk_rows(X):
     return max(X.shape[1], CHUNK_BYTES // (X.shape[1] * X.itemsize), 1)
 
 
-def _centred_chunks(X):
-    """Scatter by centred chunks of rows.
-
-    Each chunk's product goes into one accumulator (``syrk`` with ``beta=1``); what the
-    chunks' differing means add is merged separately with :meth:`ScatterStats.merge`
-    on rank-one terms, which is linear in the scatter and so gives the same result.
-    """
+def _about_pivot(X, pivot, owner):
+    """Scatter formed about ``pivot`` (None: about 0, in one syrk), and its check."""
     n, d = X.shape
-    rows = _chunk_rows(X)
-    buffer = np.empty((min(rows, n), d), dtype=X.dtype)
-    products = np.zeros((d, d), order="F", dtype=X.dtype)
-    exact = X.dtype == np.float64
-    if not exact:  # float32 chunk products are summed in float64
-        total = np.zeros((d, d))
-    stats = ScatterStats(0, np.zeros(d), np.zeros((d, d)))
-    for start in range(0, n, rows):
-        block = X[start : start + rows]
-        m = block.shape[0]
-        # Centre on the chunk mean rounded to X's dtype; the residual mean r of the
-        # centred chunk (summed in float64) corrects both the mean and the scatter, so
-        # the rounding of the first mean costs nothing.
-        pivot = (np.add.reduce(block, axis=0, dtype=np.float64) / m).astype(X.dtype)
-        centred = np.subtract(block, pivot, out=buffer[:m])
-        r = np.add.reduce(centred, axis=0, dtype=np.float64) / m
-        if exact:
-            products = _syrk(centred, out=products)
-        else:
-            total += _syrk(centred)
-        chunk = ScatterStats(m, pivot.astype(np.float64) + r, -np.outer(r, r * m))
-        stats = stats.merge(chunk)
-    scatter = _symmetrize_upper(products if exact else total)
-    scatter += stats.scatter
-    return ScatterStats(n, stats.mean, scatter)
+    if pivot is None:
+        sums = column_sums(X, owner=owner)
+        products = _syrk(X)
+        pivot = np.zeros(d)
+    else:
+        pivot = pivot.astype(X.dtype)
+        rows = _chunk_rows(X)
+        buffer = np.empty((min(rows, n), d), dtype=X.dtype)
+        ones = np.ones(min(rows, n), dtype=X.dtype)
+        sums = np.zeros(d)
+        # float64 chunk products accumulate in place (beta=1); float32 ones are summed
+        # in float64 so the accumulation over many chunks costs no precision.
+        products = np.zeros((d, d), order="F", dtype=X.dtype)
+        total = products if X.dtype == np.float64 else np.zeros((d, d))
+        for start in range(0, n, rows):
+            block = X[start : start + rows]
+            m = block.shape[0]
+            shifted = np.subtract(block, pivot, out=buffer[:m])
+            sums += ones[:m] @ shifted
+            if X.dtype == np.float64:
+                products = _syrk(shifted, out=products)
+            else:
+                total += _syrk(shifted)
+        products = products if X.dtype == np.float64 else total
+    raw_diag = np.diag(products).astype(np.float64)
+    if not (np.isfinite(raw_diag).all() and np.isfinite(sums).all()):
+        raise_nonfinite(X, owner=owner)
+    r = sums / n
+    scatter = _symmetrize_upper(products)
+    scatter -= np.outer(r, r * n)
+    stats = ScatterStats(n, pivot.astype(np.float64) + r, scatter)
+    return stats, _accept(raw_diag, np.diag(scatter), X.dtype)
+
+
 def gram_stats(X, *, center=True, owner="this estimator"):
     """Mean and centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T`` of a dense wide ``X``.
 
@@ -240,7 +252,7 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     gram -= a[:, None]
     gram -= a[None, :]
     gram += mean @ mean
-    if _accept_raw(raw_diag, np.diag(gram)):
+    if _accept(raw_diag, np.diag(gram), X.dtype):
         return mean, gram, False
 
     gram = np.zeros((n, n), order="F", dtype=X.dtype)

@@ -1,0 +1,242 @@
+"""The decomposition engine against LAPACK's SVD of explicitly centred float64 data.
+
+Tolerances (u = unit roundoff: 1.1e-16 in float64, 6e-8 in float32):
+- "full" is backward stable: |ds_i| <~ u s_1 times a modest factor, so relative error
+  u (s_1 / s_i) stays below 1e-12 for s_i >= 1e-4 s_1 in float64.
+- "covariance_eigh" squares the condition number: relative error u (s_1 / s_i)^2, which
+  is 1e-10 at s_i = 1e-3 s_1 in float64 (the bound asked of it, with margin ~100).
+- float32: 1e-4 for s_i >= 1e-2 s_1 on every solver (u (s_1/s_i)^2 = 6e-4 worst case;
+  the chunked float64 merge and float64 eigensolver keep it well inside).
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.linalg
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.decomposition import PCA
+
+from sklearn_svd import ConditioningWarning
+from sklearn_svd._engine import decompose, resolve_solver, top_eigh
+from sklearn_svd._scatter import ScatterStats, gram_stats, scatter_stats
+
+SOLVERS = ["full", "covariance_eigh", "auto"]
+
+
+def reference_svd(X):
+    """LAPACK gesdd on the explicitly centred float64 data (two-pass mean)."""
+    X64 = np.array(X, dtype=np.float64)
+    X64 -= X64.mean(axis=0)
+    X64 -= X64.mean(axis=0)
+    _, s, Vt = scipy.linalg.svd(X64, full_matrices=False, lapack_driver="gesdd")
+    # The convention under test (PCA's): each row's largest-magnitude entry positive.
+    Vt *= np.sign(Vt[np.arange(len(Vt)), np.abs(Vt).argmax(axis=1)])[:, None]
+    return s, Vt
+
+
+def offset_data(dtype, offset, n=100_000, d=50, seed=0):
+    """Independent columns with scales 1 .. 1e-4, plus a large common offset."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * np.logspace(0, -4, d) + offset
+    return X.astype(dtype)
+
+
+# Bounds per (dtype, solver): (relative error, smallest s_i / s_1 it applies to).
+BOUNDS = {
+    ("float64", "full"): (1e-12, 1e-4),
+    ("float64", "covariance_eigh"): (1e-10, 1e-3),
+    ("float64", "auto"): (1e-10, 1e-3),
+    ("float32", "full"): (1e-4, 1e-2),
+    ("float32", "covariance_eigh"): (1e-4, 1e-2),
+    ("float32", "auto"): (1e-4, 1e-2),
+}
+
+
+@pytest.fixture(
+    scope="module",
+    params=[("float64", 0.0), ("float64", 1e6), ("float32", 0.0), ("float32", 1e4)],
+    ids=str,
+)
+def offset_case(request):
+    dtype, offset = request.param
+    X = offset_data(dtype, offset)
+    s, Vt = reference_svd(X)
+    return dtype, X, s, Vt
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_accuracy_with_large_offset(offset_case, solver):
+    # PCA(10) on the float64 / 1e6 case gets the 10th variance 31% wrong (its
+    # covariance_eigh squares the offset); float32 / 1e4 is off by orders of magnitude.
+    dtype, X, ref_s, ref_Vt = offset_case
+    X_before = X.copy()
+    rtol, floor = BOUNDS[(dtype, solver)]
+    k = int(np.sum(ref_s >= floor * ref_s[0]))
+    result = decompose(X, k, solver=solver)
+    assert result.singular_values.dtype == X.dtype
+    assert_allclose(result.singular_values, ref_s[:k], rtol=rtol)
+    # The leading axes are well separated (gaps >= 20%): componentwise agreement.
+    assert_allclose(
+        result.components[:10], ref_Vt[:10], atol=1e-7 if dtype == "float64" else 1e-3
+    )
+    # mean to a tiny fraction of each column's spread (float32 sums blocks in float32)
+    ref_mean = X_before.astype(np.float64).mean(0)
+    spread = X_before.astype(np.float64).std(0)
+    tol = 1e-10 if dtype == "float64" else 1e-3
+    assert np.all(np.abs(result.mean - ref_mean) <= tol * spread + 1e-7 * np.abs(ref_mean))
+    assert_array_equal(X, X_before)  # the caller's array is untouched
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("shape", [(3000, 40), (40, 3000), (700, 600), (600, 700)])
+def test_components_equal_pca(solver, shape):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal(shape) @ np.diag(np.logspace(0, -1, shape[1])) + 3.0
+    pca = PCA(10, svd_solver="full").fit(X)
+    result = decompose(X, 10, solver=solver)
+    assert_allclose(result.singular_values, pca.singular_values_, rtol=1e-10)
+    # Same sign convention as PCA: the same vectors, not just the same subspace.
+    assert_allclose(result.components, pca.components_, atol=1e-9)
+    assert_allclose(result.mean, pca.mean_, rtol=1e-12)
+    if result.U is not None:  # left vectors consistent with the right ones
+        Xc = X - result.mean
+        assert_allclose(
+            result.U * result.singular_values, Xc @ result.components.T, atol=1e-9
+        )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_wide_gram_with_offset(dtype):
+    # Wide data goes through the n x n Gram matrix; the offset forces exact centring.
+    rng = np.random.default_rng(2)
+    X = (rng.standard_normal((300, 2000)) * np.logspace(0, -2, 2000) + 1e3).astype(dtype)
+    ref_s, ref_Vt = reference_svd(X)
+    result = decompose(X, 20, solver="covariance_eigh")
+    assert result.solver == "covariance_eigh"
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    assert_allclose(result.singular_values, ref_s[:20], rtol=rtol)
+    # the leading right vectors have gaps >= 1%: componentwise agreement
+    atol = 1e-8 if dtype == np.float64 else 1e-3
+    assert_allclose(result.components[:3], ref_Vt[:3], atol=atol)
+    gram = result.components.astype(np.float64) @ result.components.T
+    assert_allclose(gram, np.eye(20), atol=1e-10 if dtype == np.float64 else 1e-5)
+
+
+def test_scatter_stats_merge_is_exact():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((500, 6)) + 100.0
+    B = 2 * rng.standard_normal((300, 6)) - 50.0
+    merged = scatter_stats(A).merge(scatter_stats(B))
+    both = np.vstack([A, B])
+    centred = both - both.mean(0)
+    assert merged.n_samples == 800
+    assert_allclose(merged.mean, both.mean(0), rtol=1e-14)
+    assert_allclose(merged.scatter, centred.T @ centred, rtol=1e-12)
+    empty = ScatterStats(0, np.zeros(6), np.zeros((6, 6)))
+    assert empty.merge(merged) is merged
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e8])
+def test_scatter_stats_without_cancellation(offset):
+    # At offset 1e8 the raw product X^T X - n mu mu^T would keep no digit of a column
+    # with unit spread; the guard must route this through centred chunks.
+    rng = np.random.default_rng(4)
+    Z = rng.standard_normal((20_000, 5))
+    stats = scatter_stats(Z + offset)
+    Zc = Z - Z.mean(0)
+    assert_allclose(
+        stats.scatter,
+        Zc.T @ Zc,
+        rtol=1e-6 if offset else 1e-12,
+        atol=1e-6 * len(Z) if offset else 0,
+    )
+    W = (Z + offset)[:300].T.copy()  # 5 x 300: wide
+    mean, gram, exact = gram_stats(W)
+    assert exact == bool(offset)
+    Wc = W - W.mean(0)
+    assert_allclose(mean, W.mean(0), rtol=1e-14)
+    assert_allclose(gram, Wc @ Wc.T, rtol=1e-9, atol=1e-9 * np.trace(Wc @ Wc.T))
+
+
+def test_top_eigh_paths_agree():
+    rng = np.random.default_rng(5)
+    G = rng.standard_normal((800, 1000))
+    A = G @ G.T
+    w_ref = scipy.linalg.eigvalsh(A)[::-1]
+    for k in (5, 300, 800):  # Lanczos, subset evr, full eigh
+        w, V, _ = top_eigh(A, k, random_state=0)
+        assert_allclose(w, w_ref[:k], rtol=1e-10)
+        assert_allclose(A @ V, V * w, atol=1e-8 * w_ref[0])
+
+
+def test_auto_policy():
+    assert resolve_solver(400, 50, 10, True)[0] == "full"  # small
+    assert resolve_solver(10_000, 600, 10, True)[0] == "covariance_eigh"
+    assert resolve_solver(600, 10_000, 10, True)[0] == "covariance_eigh"
+    # 600 x 10000 centred has rank <= 599: all 600 components need the direct SVD
+    assert resolve_solver(600, 10_000, 600, True)[0] == "full"
+    assert resolve_solver(600, 10_000, 600, False)[0] == "covariance_eigh"
+
+
+def test_auto_falls_back_when_spectrum_is_ill_conditioned():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((5000, 600)) * np.logspace(0, -10, 600)
+    ref_s, _ = reference_svd(X)
+    k = 300  # s_300 ~ 1e-5 s_1: above sqrt(eps); s_599 ~ 1e-10: below
+    result = decompose(X, k, solver="auto")
+    assert result.solver == "covariance_eigh"
+    result = decompose(X, 590, solver="auto")
+    assert result.solver == "full"
+    assert "sqrt(eps)" in result.reason
+    accurate = ref_s[:590] >= 1e-6 * ref_s[0]  # full: relative error u s_1 / s_i
+    assert_allclose(result.singular_values[accurate], ref_s[:590][accurate], rtol=1e-9)
+    with pytest.warns(ConditioningWarning, match="no correct digits"):
+        decompose(X, 590, solver="covariance_eigh")
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_deterministic(solver):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((3000, 700))
+    a = decompose(X, 5, solver=solver, random_state=0)
+    b = decompose(X, 5, solver=solver, random_state=0)
+    c = decompose(X, 5, solver=solver, random_state=1)
+    assert_array_equal(a.components, b.components)
+    assert_allclose(a.components, c.components, atol=1e-10)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_entries_are_located(solver, bad):
+    X = np.random.default_rng(8).standard_normal((1000, 600))
+    X[17, 3] = bad
+    with pytest.raises(ValueError, match=r"contains NaN.*infinity.*\(17, 3\)"):
+        decompose(X, 5, solver=solver)
+
+
+def test_overflow_is_reported():
+    X = np.full((600, 3), 1e200)
+    X[::2] *= -1
+    with pytest.raises(ValueError, match="too large"):
+        decompose(X, 2, solver="covariance_eigh")
+
+
+def _peak(f):
+    tracemalloc.start()
+    f()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_memory():
+    X = np.random.default_rng(9).standard_normal((40_000, 100))
+    # covariance_eigh: O(d^2 + chunk), never a copy of X (2 MiB chunks here)
+    assert _peak(lambda: decompose(X, 10, solver="covariance_eigh")) < 0.1 * X.nbytes
+    # full, copy=False: no centred copy, only LAPACK's factors (U is n x d = X's size)
+    Y = X.copy()
+    with_copy = _peak(lambda: decompose(Y, 10, solver="full"))
+    without = _peak(lambda: decompose(Y, 10, solver="full", copy=False))
+    assert without < with_copy - 0.8 * X.nbytes
+    assert not np.allclose(Y, X)  # X was used in place, as copy=False documents
