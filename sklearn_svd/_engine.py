@@ -192,10 +192,15 @@ def _finish(s, Vt, U, mean, n, total, spectrum, solver, dtype):
 def top_eigh(A, k, random_state=None):
     """Top ``k`` eigenpairs of a symmetric positive semidefinite ``A``, descending.
 
-    Full ``eigh`` when every pair (or most) is wanted; for ``k`` small against the size,
-    Lanczos (ARPACK ``eigsh``, ``tol=0``: converged to working precision) which costs a
-    few hundred matrix-vector products instead of the ``O(m^3)`` tridiagonal reduction,
-    with LAPACK's subset ``evr`` as the fallback should it not converge.
+    Full ``eigh`` for a small matrix (``m <= 500``) or when most pairs are wanted; for
+    ``k`` small against the size, Lanczos (ARPACK ``eigsh``, ``tol=0``: converged to
+    working precision), a few hundred matrix-vector products instead of the ``O(m^3)``
+    tridiagonal reduction, with LAPACK's subset ``evr`` as the fallback should it not
+    converge.
+
+    The full decomposition uses numpy's LAPACK, the same OpenBLAS that formed ``A``:
+    calling SciPy's copy right after numpy's BLAS made both thread pools spin against
+    each other on a 2-core machine (0.19 s instead of 0.06 s for ``d = 100``).
 
     Returns
     -------
@@ -207,11 +212,10 @@ def top_eigh(A, k, random_state=None):
     m = A.shape[0]
     if k == 0:
         return np.zeros(0), np.zeros((m, 0)), None
-    if 2 * k >= m or m <= 200:
-        w, V = scipy.linalg.eigh(A, check_finite=False)
-        w, V = w[::-1], V[:, ::-1]
-        w = np.clip(w, 0, None)
-        return w[:k], V[:, :k], w
+    if m <= SMALL_PROBLEM or 2 * k >= m:
+        w, V = np.linalg.eigh(A)
+        w = np.clip(w[::-1], 0, None)
+        return w[:k], V[:, ::-1][:, :k], w
     if 5 * k < m:
         v0 = check_random_state(random_state).uniform(-1, 1, m)
         try:

@@ -26,7 +26,6 @@ recommendations", The American Statistician 37(3), 1983. doi:10.1080/00031305.19
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import blas
 
 from ._validation import raise_nonfinite
 
@@ -90,31 +89,6 @@ def column_sums(X, *, owner="this estimator"):
     return sums
 
 
-def _syrk(X, *, gram=False, out=None):
-    """Upper triangle of ``X^T X`` (or of ``X X^T`` when ``gram``) by BLAS ``syrk``.
-
-    BLAS wants Fortran order; a C-ordered ``X`` is passed as its transpose, a view, with
-    the transposition flag flipped, so no copy is made. numpy's ``X.T @ X`` also calls
-    syrk but then mirrors the triangle into a new array.
-    """
-    syrk = blas.ssyrk if X.dtype == np.float32 else blas.dsyrk
-    if X.flags.f_contiguous:
-        a, trans = X, 0 if gram else 1
-    else:
-        a, trans = np.ascontiguousarray(X).T, 1 if gram else 0
-    if out is None:
-        return syrk(1.0, a, trans=trans, lower=0)
-    return syrk(1.0, a, beta=1.0, c=out, trans=trans, lower=0, overwrite_c=1)
-
-
-def _symmetrize_upper(S):
-    """Fill the lower triangle of ``S`` from its upper triangle, in float64."""
-    S = np.asarray(S, dtype=np.float64)
-    lower = np.tril_indices_from(S, -1)
-    S[lower] = S.T[lower]
-    return S
-
-
 def _max_cancellation(dtype):
     """Largest accepted ratio of raw to centred sum of squares, per column.
 
@@ -154,7 +128,7 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
     """
     n, d = X.shape
     if not center:
-        scatter = _symmetrize_upper(_syrk(X))
+        scatter = np.asarray(X.T @ X, dtype=np.float64)
         if not np.isfinite(np.diag(scatter)).all():
             raise_nonfinite(X, owner=owner)
         return ScatterStats(n, np.zeros(d), scatter)
@@ -184,48 +158,44 @@ def _chunk_rows(X):
 
 
 def _about_pivot(X, pivot, owner):
-    """Scatter formed about ``pivot`` (None: about 0, in one syrk), and its check."""
+    """Scatter formed about ``pivot`` in one pass over chunks of rows, and its check.
+
+    ``pivot=None`` means about 0: the chunks are used as they are, no copy at all.
+    Each chunk's column sums and product are taken while it sits in cache; float32
+    chunk products are summed in float64, so the accumulation over many chunks costs no
+    precision.
+    """
     n, d = X.shape
-    if pivot is None:
-        sums = column_sums(X, owner=owner)
-        products = _syrk(X)
-        pivot = np.zeros(d)
-    else:
-        pivot = pivot.astype(X.dtype)
-        rows = _chunk_rows(X)
-        buffer = np.empty((min(rows, n), d), dtype=X.dtype)
-        ones = np.ones(min(rows, n), dtype=X.dtype)
-        sums = np.zeros(d)
-        # float64 chunk products accumulate in place (beta=1); float32 ones are summed
-        # in float64 so the accumulation over many chunks costs no precision.
-        products = np.zeros((d, d), order="F", dtype=X.dtype)
-        total = products if X.dtype == np.float64 else np.zeros((d, d))
-        for start in range(0, n, rows):
-            block = X[start : start + rows]
-            m = block.shape[0]
-            shifted = np.subtract(block, pivot, out=buffer[:m])
-            sums += ones[:m] @ shifted
-            if X.dtype == np.float64:
-                products = _syrk(shifted, out=products)
-            else:
-                total += _syrk(shifted)
-        products = products if X.dtype == np.float64 else total
-    raw_diag = np.diag(products).astype(np.float64)
+    rows = _chunk_rows(X)
+    buffer = None if pivot is None else np.empty((min(rows, n), d), dtype=X.dtype)
+    shift = None if pivot is None else pivot.astype(X.dtype)
+    ones = np.ones(min(rows, n), dtype=X.dtype)
+    sums = np.zeros(d)
+    products = np.zeros((d, d))
+    for start in range(0, n, rows):
+        block = X[start : start + rows]
+        m = block.shape[0]
+        if shift is not None:
+            block = np.subtract(block, shift, out=buffer[:m])
+        sums += ones[:m] @ block
+        # numpy calls BLAS syrk for A.T @ A (and was faster here than SciPy's wrapper).
+        products += block.T @ block
+    raw_diag = np.diag(products).copy()
     if not (np.isfinite(raw_diag).all() and np.isfinite(sums).all()):
         raise_nonfinite(X, owner=owner)
     r = sums / n
-    scatter = _symmetrize_upper(products)
-    scatter -= np.outer(r, r * n)
-    stats = ScatterStats(n, pivot.astype(np.float64) + r, scatter)
-    return stats, _accept(raw_diag, np.diag(scatter), X.dtype)
+    products -= np.outer(r, r * n)
+    base = np.zeros(d) if shift is None else shift.astype(np.float64)
+    stats = ScatterStats(n, base + r, products)
+    return stats, _accept(raw_diag, np.diag(products), X.dtype)
 
 
 def gram_stats(X, *, center=True, owner="this estimator"):
     """Mean and centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T`` of a dense wide ``X``.
 
-    The ``n x n`` counterpart of :func:`scatter_stats` for ``n < d``: the same raw
-    product with the same cancellation guard (on the row norms), and otherwise centred
-    blocks of columns, each centred exactly on its own column means.
+    The ``n x n`` counterpart of :func:`scatter_stats` for ``n < d``: the raw product
+    ``X X^T`` corrected for the mean, with the same cancellation guard (on the row
+    norms), and otherwise blocks of columns, each centred exactly on its own means.
 
     Returns
     -------
@@ -235,34 +205,29 @@ def gram_stats(X, *, center=True, owner="this estimator"):
         False when the raw product was accepted, True when columns were centred.
     """
     n, d = X.shape
-    if not center:
-        gram = _symmetrize_upper(_syrk(X, gram=True))
-        if not np.isfinite(np.diag(gram)).all():
-            raise_nonfinite(X, owner=owner)
-        return np.zeros(d), gram, False
-
-    mean = column_sums(X, owner=owner) / n
-    raw = _syrk(X, gram=True)
-    raw_diag = np.diag(raw).astype(np.float64)
+    mean = column_sums(X, owner=owner) / n if center else np.zeros(d)
+    raw = np.asarray(X @ X.T, dtype=np.float64)  # numpy calls BLAS syrk
+    raw_diag = np.diag(raw).copy()
     if not np.isfinite(raw_diag).all():
         raise_nonfinite(X, owner=owner)
-    gram = _symmetrize_upper(raw)
+    if not center:
+        return mean, raw, False
     # (X - 1 mu^T)(X - 1 mu^T)^T = X X^T - a 1^T - 1 a^T + (mu . mu) 1 1^T, a = X mu.
     a = X @ mean.astype(X.dtype)
-    gram -= a[:, None]
-    gram -= a[None, :]
-    gram += mean @ mean
-    if _accept(raw_diag, np.diag(gram), X.dtype):
-        return mean, gram, False
+    raw -= a[:, None]
+    raw -= a[None, :]
+    raw += mean @ mean
+    if _accept(raw_diag, np.diag(raw), X.dtype):
+        return mean, raw, False
 
-    gram = np.zeros((n, n), order="F", dtype=X.dtype)
+    gram = np.zeros((n, n))
     for start, block in column_blocks(X):
         centred = block - mean[start : start + block.shape[1]].astype(X.dtype)
         # Correct for the rounding of the mean in X's dtype (float32 at a large offset).
         r = np.add.reduce(centred, axis=0, dtype=np.float64) / n
         centred -= r.astype(X.dtype)
-        gram = _syrk(centred, gram=True, out=gram)
-    return mean, _symmetrize_upper(gram), True
+        gram += centred @ centred.T
+    return mean, gram, True
 
 
 def column_blocks(X):

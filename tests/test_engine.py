@@ -164,7 +164,7 @@ def test_top_eigh_paths_agree():
     G = rng.standard_normal((800, 1000))
     A = G @ G.T
     w_ref = scipy.linalg.eigvalsh(A)[::-1]
-    for k in (5, 300, 800):  # Lanczos, subset evr, full eigh
+    for k in (5, 300, 500):  # Lanczos, subset evr, full eigh
         w, V, _ = top_eigh(A, k, random_state=0)
         assert_allclose(w, w_ref[:k], rtol=1e-10)
         assert_allclose(A @ V, V * w, atol=1e-8 * w_ref[0])
