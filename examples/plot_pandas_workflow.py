@@ -1,0 +1,45 @@
+"""
+Keeping column names with set_output
+====================================
+
+With ``set_output(transform="pandas")`` the reducer returns a DataFrame with columns
+``svdreducer0, ...`` and the denoiser returns a DataFrame with the input's own column
+names and index, so denoised data can go straight back into a pandas workflow.
+"""
+
+# %%
+import numpy as np
+import pandas as pd
+
+from sklearn_svd import SVDDenoiser, SVDReducer
+
+rng = np.random.default_rng(0)
+factors = rng.standard_normal((200, 2))
+loadings = rng.standard_normal((2, 6))
+frame = pd.DataFrame(
+    factors @ loadings + 0.3 * rng.standard_normal((200, 6)) + 20,
+    columns=["height", "weight", "age", "income", "rent", "commute"],
+    index=pd.RangeIndex(1000, 1200, name="person"),
+)
+
+# %%
+# Scores as a DataFrame, one column per component, the same index.
+reducer = SVDReducer(n_components=2).set_output(transform="pandas")
+scores = reducer.fit_transform(frame)
+print(scores.head())
+print("explained variance ratio:", reducer.explained_variance_ratio_.round(3))
+
+# %%
+# Denoised data keeps the column names and the index.
+denoiser = SVDDenoiser(n_components=2).set_output(transform="pandas")
+smooth = denoiser.fit_transform(frame)
+print(smooth.head())
+assert list(smooth.columns) == list(frame.columns)
+assert smooth.index.equals(frame.index)
+
+# %%
+# The loadings as a labelled table.
+loadings_table = pd.DataFrame(
+    reducer.components_, index=reducer.get_feature_names_out(), columns=frame.columns
+)
+print(loadings_table.round(2))
