@@ -1,12 +1,12 @@
 """Side-by-side benchmark: sklearn_svd against scikit-learn's PCA, in one process.
 
 For each case and dtype it prints the median fit time of ours and of the reference
-(after one warm-up run), their ratio (ours / sklearn, below 1 means we are faster), the
-peak extra memory of a fit in units of the size of X (measured with tracemalloc in a
-child process, so one run cannot inflate another's peak), and the accuracy of each
-against LAPACK's SVD of the explicitly centred float64 data: the largest relative error
-of the top-k singular values and the sine of the largest principal angle between the
-top-k right singular subspaces.
+(runs interleaved, after one warm-up run each), their ratio (ours / sklearn, below 1
+means we are faster), the peak extra memory of a fit in units of the size of X
+(measured with tracemalloc in a child process, so one run cannot inflate another's
+peak), and the accuracy of each against LAPACK's SVD of the explicitly centred float64
+data: the largest relative error of the top-k singular values and the sine of the
+largest principal angle between the top-k right singular subspaces.
 
 Usage::
 
@@ -117,24 +117,36 @@ def peak_memory(n, d, dtype, offset, lib, solver):
     return queue.get() if proc.exitcode == 0 else float("nan")
 
 
-def time_fit(lib, solver, X, repeats):
-    times = []
+def fit_seconds(lib, solver, X):
+    est = make_estimator(lib, solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        est.fit(X)
+    return time.perf_counter() - start, est
+
+
+def time_pair(ours_solver, skl_solver, X, repeats, run_skl=True):
+    """Median fit times of ours and sklearn's, runs interleaved after one warm-up each.
+
+    Interleaving exposes both to the same background load on a shared machine.
+    """
+    libs = [("ours", ours_solver)] + ([("skl", skl_solver)] if run_skl else [])
+    times = {lib: [] for lib, _ in libs}
+    fitted = {}
     for i in range(repeats + 1):
-        est = make_estimator(lib, solver)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            est.fit(X)
-            elapsed = time.perf_counter() - start
-        if i:  # the first run is the warm-up
-            times.append(elapsed)
-    return statistics.median(times), est
+        for lib, solver in libs if i % 2 else libs[::-1]:
+            elapsed, fitted[lib] = fit_seconds(lib, solver, X)
+            if i:  # round 0 is the warm-up
+                times[lib].append(elapsed)
+    medians = {lib: statistics.median(t) for lib, t in times.items()}
+    return medians, fitted
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small shapes (CI)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--offset", type=float, default=0.0)
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--only", default=None, help="run only cases whose name matches")
@@ -145,7 +157,10 @@ def main():
         f"{'ratio':>6} {'mem ours':>8} {'mem skl':>8} {'relerr ours':>11} "
         f"{'relerr skl':>10} {'sin ours':>8} {'sin skl':>8} {'ours ran':>15}"
     )
-    print(f"k = {K}, offset = {args.offset:g}, median of {args.repeats} after a warm-up")
+    print(
+        f"k = {K}, offset = {args.offset:g}, median of {args.repeats} interleaved fits "
+        "after a warm-up; ratio = ours / sklearn; mem = peak extra memory / size of X"
+    )
     print(header)
     for name, n, d in CASES["quick" if args.quick else "full"]:
         label = f"{name} {n}x{d}"
@@ -155,11 +170,14 @@ def main():
             X = make_data(n, d, dtype, args.offset)
             ref_s, ref_V = reference(X, K)
             for pair, ours_solver, skl_solver in PAIRS:
-                t_ours, est_ours = time_fit("ours", ours_solver, X, args.repeats)
                 run_skl = not (name == "wide" and skl_solver == "covariance_eigh")
+                medians, fitted = time_pair(
+                    ours_solver, skl_solver, X, args.repeats, run_skl
+                )
+                t_ours, est_ours = medians["ours"], fitted["ours"]
                 if run_skl:
-                    t_skl, est_skl = time_fit("skl", skl_solver, X, args.repeats)
-                    acc_skl = accuracy(est_skl, ref_s, ref_V)
+                    t_skl = medians["skl"]
+                    acc_skl = accuracy(fitted["skl"], ref_s, ref_V)
                 else:
                     t_skl, acc_skl = float("nan"), (float("nan"), float("nan"))
                 acc_ours = accuracy(est_ours, ref_s, ref_V)

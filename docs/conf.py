@@ -1,4 +1,7 @@
-"""Sphinx configuration (build with ``pip install sphinx numpydoc && sphinx-build docs docs/_build``)."""
+"""Sphinx configuration.
+
+Build with ``pip install sphinx numpydoc && sphinx-build docs docs/_build``.
+"""
 
 project = "sklearn-svd"
 copyright = "sklearn-svd developers, BSD-3-Clause"

@@ -283,12 +283,12 @@ def _centre(X, center, copy, owner):
     n, d = X.shape
     out = np.empty(X.shape, X.dtype, order="F" if n >= d else "C") if copy else X
     if not center:
-        column_sums(X, owner=owner)  # the finiteness check
+        column_sums(X, owner=owner, blas=False)  # the finiteness check
         out[...] = X
         return out, np.zeros(d)
     # Two-pass mean: float64 column sums, then the mean of the centred data, which
     # removes the rounding of the first mean (it matters at a large offset).
-    mean = column_sums(X, owner=owner) / n
+    mean = column_sums(X, owner=owner, blas=False) / n
     Xc = np.subtract(X, mean.astype(X.dtype), out=out)
     r = np.add.reduce(Xc, axis=0, dtype=np.float64) / n
     Xc -= r.astype(X.dtype)

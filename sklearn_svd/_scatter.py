@@ -69,21 +69,28 @@ class ScatterStats:
         return ScatterStats(n, mean, scatter)
 
 
-def column_sums(X, *, owner="this estimator"):
+def column_sums(X, *, owner="this estimator", blas=True):
     """Column sums of ``X`` in float64, raising on NaN or infinity.
 
-    Blocks of rows are summed with a BLAS ``gemv`` in the dtype of ``X`` and the block
-    sums are added in float64, so float32 input keeps float64-grade means without a
-    converted copy. NaN and infinity propagate into the sums: this is the only
-    finiteness check the engine needs.
+    With ``blas``, blocks of rows are summed with a BLAS ``gemv`` in the dtype of ``X``
+    and the block sums are added in float64, so float32 input keeps float64-grade means
+    without a converted copy. Without it, numpy's own loop sums in float64: callers
+    that run SciPy's LAPACK next use it, since numpy's BLAS threads keep spinning after
+    a call and slowed SciPy's (a separate OpenBLAS) by up to 2x on 2 cores.
+    NaN and infinity propagate into the sums: this is the only finiteness check the
+    engine needs.
     """
     n = X.shape[0]
-    step = max(1, CHUNK_BYTES // max(1, X.shape[1] * X.itemsize)) * 4
-    ones = np.ones(min(step, n), dtype=X.dtype)
-    sums = np.zeros(X.shape[1])
-    for start in range(0, n, step):
-        block = X[start : start + step]
-        sums += ones[: block.shape[0]] @ block
+    if blas:
+        step = max(1, CHUNK_BYTES // max(1, X.shape[1] * X.itemsize)) * 4
+        ones = np.ones(min(step, n), dtype=X.dtype)
+        sums = np.zeros(X.shape[1])
+        for start in range(0, n, step):
+            block = X[start : start + step]
+            sums += ones[: block.shape[0]] @ block
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            sums = np.add.reduce(X, axis=0, dtype=np.float64)
     if not np.isfinite(sums).all():
         raise_nonfinite(X, owner=owner)
     return sums
