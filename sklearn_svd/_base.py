@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._compat import Interval, RealNotInt, StrOptions, check_is_fitted, validate_data
 from ._engine import SOLVERS, decompose
+from ._rank import Shape
 from ._validation import check_numeric_columns, check_rank
 
 #: Rows per block when projecting new data, so the centred block stays in cache.
@@ -61,14 +62,36 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         check_numeric_columns(X, type(self).__name__)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
 
+    def _needs_spectrum(self):
+        """Whether the rank rule needs every singular value (not only the top k)."""
+        return not isinstance(self.n_components, Integral) and self.n_components is not None
+
+    def _select_rank(self, s, ratio, shape):
+        """Rank kept for ``n_components``; subclasses add their string rules."""
+        if isinstance(self.n_components, float):
+            k = int(np.searchsorted(np.cumsum(ratio), self.n_components, side="right")) + 1
+            return min(k, s.size)
+        if isinstance(self.n_components, Integral):
+            return min(self.n_components, s.size)
+        return s.size  # None: all
+
     def _fit(self, X):
-        """Validate ``X``, decompose it, set the fitted attributes; return the result."""
+        """Validate ``X``, decompose it, set the fitted attributes; return ``X``, ``U``."""
         X = self._validate_fit_input(X)
         n, d = X.shape
         check_rank(self.n_components, n, d)
-        wanted = self.n_components
-        if wanted is None or isinstance(wanted, float):
-            wanted = None  # every component; a variance fraction is applied below
+        wanted = None if self._needs_spectrum() else self.n_components
+        dof = n - 1 if self.center else n
+        shape = Shape(n, d, self.center)
+
+        def variances(result):
+            explained = result.singular_values.astype(np.float64) ** 2 / dof
+            total = result.total_sum_squares / dof
+            return explained, total, explained / total if total > 0 else 0 * explained
+
+        def select_rank(result):
+            return self._select_rank(result.singular_values, variances(result)[2], shape)
+
         result = decompose(
             X,
             wanted,
@@ -77,18 +100,15 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             copy=self.copy,
             random_state=self.random_state,
             owner=type(self).__name__,
+            select_rank=select_rank,
         )
-        k = result.singular_values.size
         s = result.singular_values
-        dof = n - 1 if self.center else n
-        explained_variance = s.astype(np.float64) ** 2 / dof
-        total_var = result.total_sum_squares / dof
-        ratio = explained_variance / total_var if total_var > 0 else 0 * explained_variance
-        if isinstance(self.n_components, float):
-            k = int(np.searchsorted(np.cumsum(ratio), self.n_components, side="right")) + 1
-            k = min(k, s.size)
-        self.n_components_ = k
+        explained_variance, total_var, ratio = variances(result)
+        k = result.rank
         self.n_samples_ = n
+        self.spectrum_ = result.spectrum
+        self.total_variance_ = total_var
+        self.n_components_ = k
         self.solver_ = result.solver
         self.solver_reason_ = result.reason
         self.mean_ = result.mean
@@ -96,13 +116,108 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         self.singular_values_ = s[:k]
         self.explained_variance_ = explained_variance[:k].astype(X.dtype)
         self.explained_variance_ratio_ = ratio[:k].astype(X.dtype)
-        self.total_variance_ = total_var
-        self.spectrum_ = result.spectrum
         rest = min(n, d) - k
         kept = explained_variance[:k].sum()
         self.noise_variance_ = float(max(total_var - kept, 0.0) / rest) if rest else 0.0
         U = None if result.U is None else result.U[:, :k]
         return X, U
+
+    # Probabilistic PCA (Tipping & Bishop 1999): x ~ N(mean, W W^T + noise_variance I)
+    # with W = components_.T diag(sqrt(explained_variance_ - noise_variance_)).
+
+    def get_covariance(self):
+        """Covariance of the probabilistic PCA model.
+
+        ``components_.T diag(explained_variance_ - noise_variance_) components_
+        + noise_variance_ I``, the maximum-likelihood PPCA covariance for this rank
+        (Tipping & Bishop 1999); equal to ``PCA(whiten=False).get_covariance()``.
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features, n_features)
+        """
+        check_is_fitted(self)
+        V = self.components_.astype(np.float64)
+        excess = np.maximum(self.explained_variance_ - self.noise_variance_, 0.0)
+        cov = (V.T * excess) @ V
+        cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
+        return cov
+
+    def get_precision(self):
+        """Inverse of :meth:`get_covariance`, by the matrix inversion lemma.
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+
+        Raises
+        ------
+        ValueError
+            If the model is degenerate: a zero noise variance with fewer components
+            than features (or a zero-variance component), so the covariance is singular
+            and the likelihood unbounded.
+        """
+        check_is_fitted(self)
+        V = self.components_.astype(np.float64)
+        d = V.shape[1]
+        noise = self.noise_variance_
+        ev = self.explained_variance_.astype(np.float64)
+        if noise <= np.finfo(np.float64).eps * max(self.total_variance_, 1e-300):
+            if V.shape[0] < d or ev.min(initial=np.inf) <= 0:
+                raise ValueError(
+                    f"The probabilistic PCA model of this {type(self).__name__} is "
+                    f"degenerate: noise_variance_ is {noise:.3g} with n_components_="
+                    f"{self.n_components_} of {d} features, so its covariance is "
+                    "singular and the likelihood unbounded. Keep fewer components than "
+                    "min(n_samples, n_features), or use a model whose discarded "
+                    "components carry variance."
+                )
+            return (V.T / ev) @ V
+        # (V^T D V + s I)^-1 = I/s - V^T (D^-1 + I/s)^-1 V / s^2, D = ev - noise
+        excess = np.maximum(ev - noise, 0.0)
+        inner = np.full(V.shape[0], 1.0 / noise)
+        with np.errstate(divide="ignore"):
+            inner = inner + 1.0 / excess
+        precision = -(V.T / (inner * noise**2)) @ V
+        precision.flat[:: d + 1] += 1.0 / noise
+        return precision
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the probabilistic PCA model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ll : ndarray of shape (n_samples,)
+        """
+        X = self._validate_transform_input(X)
+        precision = self.get_precision()
+        Xr = X.astype(np.float64) - self.mean_
+        d = X.shape[1]
+        _, logdet = np.linalg.slogdet(precision)
+        ll = -0.5 * np.sum(Xr * (Xr @ precision), axis=1)
+        return ll - 0.5 * (d * np.log(2 * np.pi) - logdet)
+
+    def score(self, X, y=None):
+        """Average log-likelihood of the samples under the probabilistic PCA model.
+
+        With it, ``GridSearchCV`` over ``n_components`` with its default scoring picks
+        the rank by held-out likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        ll : float
+        """
+        return float(np.mean(self.score_samples(X)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,31 +1,52 @@
 """SVDDenoiser: low-rank denoising of a data matrix in its own feature space."""
 
+from numbers import Real
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import OneToOneFeatureMixin
 
 from ._base import _BaseSVD, centred_dot
-from ._compat import _fit_context
+from ._compat import Interval, StrOptions, _fit_context
+from ._rank import bulk_edge, noise_median, noise_mp, rank_hard_threshold
+from ._shrink import SHRINKERS, shrink
 
 
 class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
-    """Low-rank denoising: keep the leading singular triplets of the centred data.
+    """Low-rank denoising with automatic rank and optimal singular value shrinkage.
 
-    ``fit_transform(X)`` returns ``U_k S_k V_k^T + mean``, the best rank-``k``
-    approximation of ``X`` (Eckart-Young); ``transform`` applies the same linear map
-    ``(x - mean) V_k^T W V_k + mean`` to new rows, with ``W`` the diagonal of weights
-    ``eta(s) / s`` (all ones for hard truncation). The output has the shape and the
-    column names of the input.
+    Models the data as a low-rank signal plus white noise of per-entry standard
+    deviation ``sigma``: ``X = 1 mean^T + S + sigma Z``. ``fit_transform(X)`` returns
+    ``U diag(eta(s)) V^T + mean``, where ``eta`` truncates or shrinks the singular
+    values of the centred data; ``transform`` applies the same linear map
+    ``(x - mean) V^T diag(eta(s) / s) V + mean`` to new rows. The output has the shape
+    and the column names of the input.
 
     Parameters
     ----------
-    n_components : int, float or None, default=None
-        Rank kept. An int ``k`` with ``0 <= k <= min(n_samples, n_features)``; a float
-        in ``(0, 1)`` keeps the smallest rank whose explained variance ratio exceeds it;
-        None keeps every component (the identity map on the training data).
+    n_components : "auto", int, float or None, default="auto"
+        Rank kept. ``"auto"``: the rank the shrinkage rule implies (the singular values
+        above the optimal hard threshold for ``shrinkage="hard"``, above the noise bulk
+        edge for the shrinkers). An int ``k`` (``0 <= k <= min(n_samples,
+        n_features)``), a variance fraction in ``(0, 1)``, or None (all) keep that many
+        components, which are then shrunk.
+    shrinkage : {"frobenius", "operator", "nuclear", "hard"}, default="frobenius"
+        ``"hard"``: keep the singular values as they are (truncation). The others are the
+        optimal shrinkers of Gavish & Donoho (2017) for the Frobenius, operator and
+        nuclear norm losses: zero at and below the bulk edge
+        ``sigma sqrt(N) (1 + sqrt(beta))``, close to the true signal strength above it.
+    noise_level : float, {"mp", "median"} or None, default=None
+        The noise standard deviation ``sigma`` per entry, if known. Otherwise estimated
+        from the spectrum: ``"mp"`` (None means this) by the MP-PCA rule of Veraart et
+        al. (2016), the mean of the eigenvalues that fit a Marchenko-Pastur bulk;
+        ``"median"`` by the median singular value (Gavish & Donoho 2014), biased upward
+        when the signal has more than a few components.
     solver : {"auto", "covariance_eigh", "full"}, default="auto"
-        As in :class:`SVDReducer`.
+        As in :class:`SVDReducer`. Estimating the noise needs the whole spectrum.
     center : bool, default=True
         Subtract the column means before the decomposition and add them back after.
+        Centring removes one degree of freedom: the noise is that of an
+        ``(n_samples - 1) x n_features`` matrix.
     copy : bool, default=True
         If False, the ``"full"`` solver overwrites ``X`` during fit.
     random_state : int, RandomState instance or None, default=None
@@ -33,22 +54,33 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
 
     Attributes
     ----------
+    n_components_ : int
+        Rank of the denoised data (components with a nonzero shrunk value).
+    noise_level_ : float
+        The noise standard deviation used (given or estimated).
+    shrunk_singular_values_ : ndarray of shape (n_components_,)
+        ``eta(s)``: the singular values of the denoised, centred training data.
+    singular_values_ : ndarray of shape (n_components_,)
+        The singular values they were shrunk from.
+    threshold_ : float
+        The singular value below which components are dropped: the optimal hard
+        threshold for ``"hard"``, the bulk edge for the shrinkers (0 with an explicit
+        rank and ``"hard"``).
+    bulk_edge_ : float
+        ``noise_level_ sqrt(N) (1 + sqrt(beta))``: the largest singular value of pure
+        noise of that level.
+    spectrum_ : ndarray of shape (min(n_samples, n_features),) or None
+        Every singular value of the centred training data.
     components_ : ndarray of shape (n_components_, n_features)
         Right singular vectors kept, by decreasing singular value.
-    singular_values_ : ndarray of shape (n_components_,)
-        Their singular values.
-    shrunk_singular_values_ : ndarray of shape (n_components_,)
-        The singular values of the denoised training data (equal to
-        ``singular_values_`` for hard truncation).
     explained_variance_ : ndarray of shape (n_components_,)
     explained_variance_ratio_ : ndarray of shape (n_components_,)
     mean_ : ndarray of shape (n_features,)
-    n_components_ : int
     n_samples_ : int
     noise_variance_ : float
-        Mean variance of the discarded components.
+        Mean variance of the discarded components (the probabilistic PCA noise of
+        :meth:`score`, as in PCA).
     total_variance_ : float
-    spectrum_ : ndarray of shape (min(n_samples, n_features),) or None
     solver_ : str
     solver_reason_ : str
     n_features_in_ : int
@@ -60,47 +92,108 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
 
     Notes
     -----
-    The map is linear, so denoising new rows costs two thin matrix products. The
-    weights ``eta(s) / s`` are the only place a shrinkage rule enters
-    (``_shrink``); the decomposition does not depend on it.
+    With ``M = min(n_eff, d)``, ``N = max(n_eff, d)``, ``beta = M / N`` (``n_eff =
+    n_samples - 1`` when centring), pure noise fills the singular values
+    ``sigma sqrt(N) [1 - sqrt(beta), 1 + sqrt(beta)]``. The optimal hard threshold is
+    ``lambda*(beta) sqrt(N) sigma`` (``4/sqrt(3) sqrt(n) sigma`` for square data). The
+    shrinkers and thresholds are in :mod:`sklearn_svd._shrink` and
+    :mod:`sklearn_svd._rank`, each with its formula; the decomposition does not depend
+    on them.
+
+    References
+    ----------
+    Gavish & Donoho (2014), "The optimal hard threshold for singular values is
+    4/sqrt(3)", IEEE Trans. Inf. Theory 60(8). doi:10.1109/TIT.2014.2323359
+
+    Gavish & Donoho (2017), "Optimal shrinkage of singular values", IEEE Trans. Inf.
+    Theory 63(4). doi:10.1109/TIT.2017.2653801
+
+    Veraart et al. (2016), "Denoising of diffusion MRI using random matrix theory",
+    NeuroImage 142. doi:10.1016/j.neuroimage.2016.08.016
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_svd import SVDDenoiser
     >>> rng = np.random.default_rng(0)
-    >>> signal = np.outer(np.arange(6.0), [1.0, 2.0, 3.0])
-    >>> noisy = signal + 0.01 * rng.standard_normal(signal.shape)
-    >>> denoised = SVDDenoiser(n_components=1).fit_transform(noisy)
-    >>> bool(np.abs(denoised - signal).max() < np.abs(noisy - signal).max())
+    >>> signal = rng.standard_normal((300, 2)) @ rng.standard_normal((2, 40))
+    >>> noisy = signal + 0.3 * rng.standard_normal(signal.shape)
+    >>> denoiser = SVDDenoiser().fit(noisy)
+    >>> denoiser.n_components_, round(denoiser.noise_level_, 2)
+    (2, 0.3)
+    >>> error = np.linalg.norm(denoiser.transform(noisy) - signal)
+    >>> bool(error < 0.3 * np.linalg.norm(noisy - signal))
     True
-    >>> denoised.shape
-    (6, 3)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseSVD._parameter_constraints,
+        "n_components": [
+            *_BaseSVD._parameter_constraints["n_components"],
+            StrOptions({"auto"}),
+        ],
+        "shrinkage": [StrOptions({"hard", *SHRINKERS})],
+        "noise_level": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"mp", "median"}),
+            None,
+        ],
+    }
 
     def __init__(
         self,
-        n_components=None,
+        n_components="auto",
         *,
+        shrinkage="frobenius",
+        noise_level=None,
         solver="auto",
         center=True,
         copy=True,
         random_state=None,
     ):
         self.n_components = n_components
+        self.shrinkage = shrinkage
+        self.noise_level = noise_level
         self.solver = solver
         self.center = center
         self.copy = copy
         self.random_state = random_state
 
-    def _shrink(self, s):
-        """Denoised singular values ``eta(s)`` for the kept ``s``: identity here."""
-        return s
+    def _needs_spectrum(self):
+        # The noise estimate needs every singular value; so do the rank rules.
+        return super()._needs_spectrum() or not isinstance(self.noise_level, Real)
+
+    def _select_rank(self, s, ratio, shape):
+        if isinstance(self.noise_level, Real):
+            sigma = float(self.noise_level)
+        elif self.noise_level == "median":
+            sigma = noise_median(s, shape)
+        else:
+            sigma = noise_mp(s, shape)[0]
+        self.noise_level_ = sigma
+        self.bulk_edge_ = bulk_edge(shape, sigma)
+        if self.n_components == "auto":
+            if self.shrinkage == "hard":
+                k, self.threshold_ = rank_hard_threshold(s, shape, sigma=sigma)
+            else:
+                self.threshold_ = self.bulk_edge_
+                k = int(np.sum(self._shrunk(s, shape) > 0))
+        else:
+            k = super()._select_rank(s, ratio, shape)
+            self.threshold_ = 0.0 if self.shrinkage == "hard" else self.bulk_edge_
+        self._shape = shape
+        return k
+
+    def _shrunk(self, s, shape):
+        """``eta(s)`` for the kept singular values."""
+        if self.shrinkage == "hard":
+            return np.asarray(s, dtype=np.float64)
+        return shrink(s, self.noise_level_, shape, self.shrinkage)
 
     def _fit_denoiser(self, X):
         X, U = self._fit(X)
         s = self.singular_values_
-        eta = np.asarray(self._shrink(s), dtype=s.dtype)
+        eta = self._shrunk(s, self._shape).astype(s.dtype)
         self.shrunk_singular_values_ = eta
         # Weights eta / s; a zero singular value contributes nothing either way.
         positive = s > 0

@@ -68,6 +68,8 @@ class SVDResult:
         The solver that produced the result.
     reason : str
         Why ``"auto"`` chose that solver (empty when the solver was given).
+    rank : int or None
+        The rank ``select_rank`` chose (None without it).
     """
 
     singular_values: np.ndarray
@@ -79,6 +81,7 @@ class SVDResult:
     U: np.ndarray | None
     solver: str
     reason: str = ""
+    rank: int | None = None
 
 
 def resolve_solver(n_samples, n_features, n_components, center):
@@ -117,6 +120,7 @@ def decompose(
     copy=True,
     random_state=None,
     owner="this estimator",
+    select_rank=None,
 ):
     """Leading singular triplets of the column-centred ``X``.
 
@@ -137,6 +141,11 @@ def decompose(
         precision for any seed).
     owner : str
         Name used in error messages.
+    select_rank : callable or None
+        ``select_rank(result) -> int``: the rank a rule keeps out of the computed
+        triplets, stored in ``result.rank``. Only the kept singular values are checked
+        for conditioning, so a rule that reads the whole spectrum (say, a noise
+        estimate) does not force a fallback for values it then drops.
 
     Returns
     -------
@@ -149,29 +158,36 @@ def decompose(
     if solver == "auto":
         chosen, reason = resolve_solver(n, d, k, center)
     if chosen == "full":
-        return replace(_full(X, k, center, copy, owner), reason=reason)
+        return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
 
-    result = _covariance_eigh(X, k, center, random_state, owner)
-    if result.singular_values.size:
-        tol = np.sqrt(np.finfo(X.dtype).eps) * result.singular_values[0]
-        smallest = result.singular_values[-1]
-        if smallest < tol:
+    result = _ranked(
+        _covariance_eigh(X, k, center, random_state, owner), reason, select_rank
+    )
+    kept = result.singular_values[: result.rank]
+    if kept.size:
+        tol = np.sqrt(np.finfo(X.dtype).eps) * kept[0]
+        if kept[-1] < tol:
             message = (
-                f"singular value {k} ({smallest:.3g}) is below sqrt(eps) = "
-                f"{tol / result.singular_values[0]:.2g} times the largest: the "
-                "covariance-eigen solver squares the condition number and leaves it no "
-                "correct digits"
+                f"singular value {kept.size} ({kept[-1]:.3g}) is below sqrt(eps) = "
+                f"{tol / kept[0]:.2g} times the largest: the covariance-eigen solver "
+                "squares the condition number and leaves it no correct digits"
             )
             if solver == "auto":
                 reason = "covariance_eigh fell back to full: " + message
-                return replace(_full(X, k, center, copy, owner), reason=reason)
+                return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
             warnings.warn(
                 f"{message}. Use solver='full' (or 'auto') for an accurate result, or "
                 "fewer components.",
                 ConditioningWarning,
                 stacklevel=3,
             )
-    return replace(result, reason=reason)
+    return result
+
+
+def _ranked(result, reason, select_rank):
+    """The result with its reason and the rank ``select_rank`` keeps (all without)."""
+    rank = result.singular_values.size if select_rank is None else select_rank(result)
+    return replace(result, reason=reason, rank=rank)
 
 
 def _finish(s, Vt, U, mean, n, total, spectrum, solver, dtype):

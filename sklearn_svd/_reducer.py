@@ -7,7 +7,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import check_array
 
 from ._base import _BaseSVD, centred_dot
-from ._compat import _fit_context, check_is_fitted
+from ._compat import StrOptions, _fit_context, check_is_fitted
+from ._rank import rank_hard_threshold, rank_minka
 
 
 class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
@@ -21,11 +22,15 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
 
     Parameters
     ----------
-    n_components : int, float or None, default=None
+    n_components : int, float, {"mle", "gavish-donoho"} or None, default=None
         Number of components to keep. An int ``k`` with
         ``0 <= k <= min(n_samples, n_features)``; a float in ``(0, 1)`` keeps the
-        smallest number of components whose explained variance ratio exceeds it; None
-        keeps ``min(n_samples, n_features)``.
+        smallest number of components whose explained variance ratio exceeds it;
+        ``"mle"`` maximises Minka's approximation of the PPCA evidence (the same rank
+        as ``PCA(n_components="mle")``, needs ``n_samples >= n_features``);
+        ``"gavish-donoho"`` keeps the singular values above the optimal hard threshold
+        ``omega(beta) * median(s)`` for unknown noise (Gavish & Donoho 2014); None keeps
+        ``min(n_samples, n_features)``. The string rules decompose the whole spectrum.
     solver : {"auto", "covariance_eigh", "full"}, default="auto"
         ``"covariance_eigh"``: eigendecomposition of the smaller of ``X_c^T X_c`` and
         ``X_c X_c^T``: one pass over ``X``, no copy of it, but squaring the data squares
@@ -66,7 +71,8 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     n_samples_ : int
         Number of training samples.
     noise_variance_ : float
-        Mean of the variances not kept (PCA's probabilistic noise estimate).
+        Mean of the variances not kept: the noise variance of the probabilistic PCA
+        model (:meth:`score`, :meth:`get_covariance`), as in PCA.
     total_variance_ : float
         Total variance of the training data (sum over all components).
     spectrum_ : ndarray of shape (min(n_samples, n_features),) or None
@@ -97,8 +103,22 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     about ``u s_1``. The scatter is formed from chunk statistics that never square the
     column offset, so a large common mean does not cost precision.
 
+    ``score``, ``score_samples``, ``get_covariance`` and ``get_precision`` evaluate the
+    probabilistic PCA model of Tipping & Bishop with the kept rank, as PCA does (but
+    ``get_covariance`` does not depend on ``whiten``); a degenerate model (zero noise
+    variance and a singular covariance) raises instead of returning an unbounded
+    likelihood.
+
     References
     ----------
+    Minka (2000), "Automatic choice of dimensionality for PCA", NIPS 13.
+
+    Gavish & Donoho (2014), "The optimal hard threshold for singular values is
+    4/sqrt(3)", IEEE Trans. Inf. Theory 60(8). doi:10.1109/TIT.2014.2323359
+
+    Tipping & Bishop (1999), "Probabilistic principal component analysis", JRSS-B 61(3).
+    doi:10.1111/1467-9868.00196
+
     Halko, Martinsson & Tropp (2011), "Finding structure with randomness", SIAM Review
     53(2), section 1 on the conditioning of normal-equation approaches.
     doi:10.1137/090771806
@@ -120,6 +140,10 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseSVD._parameter_constraints,
+        "n_components": [
+            *_BaseSVD._parameter_constraints["n_components"],
+            StrOptions({"mle", "gavish-donoho"}),
+        ],
         "whiten": ["boolean"],
     }
 
@@ -212,6 +236,20 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         scale = np.sqrt(self.explained_variance_)
         # A zero-variance component would divide by zero; PCA clips the same way.
         return np.maximum(scale, np.finfo(scale.dtype).eps)
+
+    def _select_rank(self, s, ratio, shape):
+        if self.n_components == "mle":
+            if shape.n_samples < shape.n_features:
+                raise ValueError(
+                    "n_components='mle' needs n_samples >= n_features (got "
+                    f"{shape.n_samples} < {shape.n_features}); use 'gavish-donoho' or "
+                    "an int."
+                )
+            dof = shape.n_samples - 1 if self.center else shape.n_samples
+            return rank_minka(s.astype(np.float64) ** 2 / dof, shape.n_samples)
+        if self.n_components == "gavish-donoho":
+            return rank_hard_threshold(s, shape)[0]
+        return super()._select_rank(s, ratio, shape)
 
     @property
     def _n_features_out(self):

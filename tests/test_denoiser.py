@@ -34,7 +34,7 @@ def test_fit_transform_is_truncated_svd(data, solver, shape):
         X += rng.standard_normal(X.shape)
     else:
         X = noisy
-    denoiser = SVDDenoiser(3, solver=solver)
+    denoiser = SVDDenoiser(3, shrinkage="hard", solver=solver)
     out = denoiser.fit_transform(X)
     assert out.shape == X.shape
     assert_allclose(out, truncated(X, 3), atol=1e-8 * np.abs(X).max())
@@ -44,7 +44,7 @@ def test_fit_transform_is_truncated_svd(data, solver, shape):
 
 def test_new_rows_use_the_fitted_projection(data):
     _, noisy = data
-    denoiser = SVDDenoiser(3).fit(noisy[:600])
+    denoiser = SVDDenoiser(3, shrinkage="hard").fit(noisy[:600])
     new = noisy[600:]
     V = denoiser.components_
     expected = (new - denoiser.mean_) @ V.T @ V + denoiser.mean_
@@ -53,21 +53,21 @@ def test_new_rows_use_the_fitted_projection(data):
 
 def test_denoising_reduces_error(data):
     signal, noisy = data
-    out = SVDDenoiser(3).fit_transform(noisy)
+    out = SVDDenoiser(3, shrinkage="hard").fit_transform(noisy)
     # rank 3 signal: the error falls to about sqrt(3 (n + d) / (n d)) = 0.32 of the noise
     assert np.linalg.norm(out - signal) < 0.36 * np.linalg.norm(noisy - signal)
 
 
 def test_rank_zero_returns_the_mean(data):
     _, noisy = data
-    out = SVDDenoiser(0).fit_transform(noisy)
+    out = SVDDenoiser(0, shrinkage="hard").fit_transform(noisy)
     assert_allclose(out, np.broadcast_to(noisy.mean(0), noisy.shape), rtol=1e-12)
 
 
 def test_float32_preserved(data):
     _, noisy = data
     X32 = noisy.astype(np.float32)
-    denoiser = SVDDenoiser(3)
+    denoiser = SVDDenoiser(3, shrinkage="hard")
     out = denoiser.fit_transform(X32)
     assert out.dtype == np.float32
     assert denoiser.transform(X32).dtype == np.float32
@@ -82,7 +82,7 @@ def test_dataframe_in_and_out(data):
         columns=[f"gene{i}" for i in range(30)],
         index=[f"cell{i}" for i in range(900)],
     )
-    denoiser = SVDDenoiser(3).set_output(transform="pandas")
+    denoiser = SVDDenoiser(3, shrinkage="hard").set_output(transform="pandas")
     out = denoiser.fit_transform(frame)
     assert list(out.columns) == list(frame.columns)
     assert list(out.index) == list(frame.index)
