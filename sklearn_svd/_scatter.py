@@ -160,33 +160,45 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
 
 
 def _chunk_rows(X):
-    """Rows per chunk: about CHUNK_BYTES, and at least ``d`` so syrk stays efficient."""
-    return max(X.shape[1], CHUNK_BYTES // (X.shape[1] * X.itemsize), 1)
+    """Rows per chunk: about CHUNK_BYTES, and at least ``4 d``.
+
+    Each chunk's product rewrites the ``d x d`` accumulator, so a chunk must have
+    several times ``d`` rows for that traffic to stay small against the product.
+    """
+    return max(4 * X.shape[1], CHUNK_BYTES // (X.shape[1] * X.itemsize), 1)
 
 
 def _about_pivot(X, pivot, owner):
-    """Scatter formed about ``pivot`` in one pass over chunks of rows, and its check.
+    """Scatter formed about ``pivot`` in one pass over ``X``, and its check.
 
-    ``pivot=None`` means about 0: the chunks are used as they are, no copy at all.
-    Each chunk's column sums and product are taken while it sits in cache; float32
-    chunk products are summed in float64, so the accumulation over many chunks costs no
-    precision.
+    ``pivot=None`` means about 0: no copy at all; in float64 a single BLAS syrk over
+    ``X``. Otherwise each chunk of rows is shifted in cache, and its column sums and
+    product are taken there. float32 products are formed chunk by chunk and summed in
+    float64, so the accumulation over many rows costs no precision.
     """
     n, d = X.shape
+    if pivot is None and X.dtype == np.float64:  # numpy calls syrk for X.T @ X
+        return _corrected(X, column_sums(X, owner=owner), X.T @ X, None, owner)
     rows = _chunk_rows(X)
-    buffer = None if pivot is None else np.empty((min(rows, n), d), dtype=X.dtype)
     shift = None if pivot is None else pivot.astype(X.dtype)
+    buffer = None if shift is None else np.empty((min(rows, n), d), dtype=X.dtype)
     ones = np.ones(min(rows, n), dtype=X.dtype)
     sums = np.zeros(d)
     products = np.zeros((d, d))
     for start in range(0, n, rows):
         block = X[start : start + rows]
-        m = block.shape[0]
         if shift is not None:
-            block = np.subtract(block, shift, out=buffer[:m])
-        sums += ones[:m] @ block
-        # numpy calls BLAS syrk for A.T @ A (and was faster here than SciPy's wrapper).
+            block = np.subtract(block, shift, out=buffer[: block.shape[0]])
+        sums += ones[: block.shape[0]] @ block
         products += block.T @ block
+    return _corrected(X, sums, products, shift, owner)
+
+
+def _corrected(X, sums, products, shift, owner):
+    """Statistics from the sums and products about ``shift`` (None: 0), and whether
+    the mean correction cancelled few enough bits to accept them."""
+    n, d = X.shape
+    products = np.asarray(products, dtype=np.float64)
     raw_diag = np.diag(products).copy()
     if not (np.isfinite(raw_diag).all() and np.isfinite(sums).all()):
         raise_nonfinite(X, owner=owner)
