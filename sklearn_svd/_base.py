@@ -4,10 +4,11 @@ from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._compat import Interval, RealNotInt, StrOptions, check_is_fitted, validate_data
-from ._engine import SOLVERS, decompose
+from ._engine import PARTIAL_SOLVERS, SOLVERS, decompose
 from ._rank import Shape
 from ._validation import check_numeric_columns, check_rank
 
@@ -17,7 +18,13 @@ _PROJECT_ROWS = 4096
 
 def centred_dot(X, mean, W):
     """``(X - mean) @ W`` block by block: no centred copy of ``X``, and no
-    ``X @ W - mean @ W`` cancellation when the mean is large against the spread."""
+    ``X @ W - mean @ W`` cancellation when the mean is large against the spread.
+
+    A sparse ``X`` is centred implicitly (``X @ W - mean @ W``, dense output), never
+    densified.
+    """
+    if sp.issparse(X):
+        return np.asarray(X @ W) - mean @ W
     out = np.empty((X.shape[0], W.shape[1]), dtype=np.result_type(X, W))
     for start in range(0, X.shape[0], _PROJECT_ROWS):
         block = X[start : start + _PROJECT_ROWS]
@@ -41,6 +48,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         "solver": [StrOptions(set(SOLVERS))],
         "center": ["boolean"],
         "copy": ["boolean"],
+        "n_oversamples": [Interval(Integral, 0, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "random_state": ["random_state"],
     }
 
@@ -48,19 +57,41 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         check_numeric_columns(X, type(self).__name__)
         # Finiteness is not checked here: NaN and inf propagate into the engine's
         # column sums, which then locate them, saving a pass over X.
-        return validate_data(
+        X = validate_data(
             self,
             X,
+            accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
             ensure_all_finite=False,
             ensure_min_samples=2,
             copy=False,
         )
+        if self.solver in PARTIAL_SOLVERS and self._needs_spectrum():
+            raise ValueError(
+                f"{type(self).__name__}({self._spectrum_rule()}) needs every singular "
+                f"value, which solver={self.solver!r} does not compute. Give an int "
+                f"n_components{self._partial_hint()}, or use solver='covariance_eigh', "
+                "'full' or 'auto'."
+            )
+        return X
+
+    def _spectrum_rule(self):
+        """The parameters that make the fit read the whole spectrum, for messages."""
+        return f"n_components={self.n_components!r}"
+
+    def _partial_hint(self):
+        return ""
 
     def _validate_transform_input(self, X):
         check_is_fitted(self)
         check_numeric_columns(X, type(self).__name__)
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
 
     def _needs_spectrum(self):
         """Whether the rank rule needs every singular value (not only the top k)."""
@@ -101,6 +132,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             random_state=self.random_state,
             owner=type(self).__name__,
             select_rank=select_rank,
+            n_oversamples=self.n_oversamples,
+            n_iter=self.n_iter,
         )
         s = result.singular_values
         explained_variance, total_var, ratio = variances(result)
@@ -195,10 +228,15 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         """
         X = self._validate_transform_input(X)
         precision = self.get_precision()
-        Xr = X.astype(np.float64) - self.mean_
         d = X.shape[1]
         _, logdet = np.linalg.slogdet(precision)
-        ll = -0.5 * np.sum(Xr * (Xr @ precision), axis=1)
+        ll = np.empty(X.shape[0])
+        # Blocks of rows: a sparse X is densified one block at a time only.
+        for start in range(0, X.shape[0], _PROJECT_ROWS):
+            block = X[start : start + _PROJECT_ROWS]
+            block = block.toarray() if sp.issparse(block) else block
+            Xr = block.astype(np.float64) - self.mean_
+            ll[start : start + Xr.shape[0]] = -0.5 * np.sum(Xr * (Xr @ precision), axis=1)
         return ll - 0.5 * (d * np.log(2 * np.pi) - logdet)
 
     def score(self, X, y=None):
@@ -222,4 +260,6 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # Sparse input is accepted by every solver but "full" (which raises).
+        tags.input_tags.sparse = self.solver != "full"
         return tags

@@ -1,6 +1,6 @@
 """SVDDenoiser: low-rank denoising of a data matrix in its own feature space."""
 
-from numbers import Real
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -41,23 +41,33 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         al. (2016), the mean of the eigenvalues that fit a Marchenko-Pastur bulk;
         ``"median"`` by the median singular value (Gavish & Donoho 2014), biased upward
         when the signal has more than a few components.
-    solver : {"auto", "covariance_eigh", "full"}, default="auto"
-        As in :class:`SVDReducer`. Estimating the noise needs the whole spectrum.
+    solver : {"auto", "covariance_eigh", "full", "randomized", "arpack"}, default="auto"
+        As in :class:`SVDReducer`. Estimating the noise or choosing the rank needs the
+        whole spectrum, which ``"randomized"`` and ``"arpack"`` do not compute: with
+        them give an int ``n_components`` and a float ``noise_level`` (or
+        ``shrinkage="hard"``).
     center : bool, default=True
         Subtract the column means before the decomposition and add them back after.
         Centring removes one degree of freedom: the noise is that of an
         ``(n_samples - 1) x n_features`` matrix.
     copy : bool, default=True
         If False, the ``"full"`` solver overwrites ``X`` during fit.
+    n_oversamples : int, default=10
+        ``"randomized"`` only: columns of the random block beyond ``n_components``.
+    n_iter : int or "auto", default="auto"
+        ``"randomized"`` only: Krylov iterations (passes over ``X`` beyond two);
+        ``"auto"`` is 3.
     random_state : int, RandomState instance or None, default=None
-        Seeds the start vector of the iterative eigensolver.
+        Seeds the randomized and ARPACK solvers.
 
     Attributes
     ----------
     n_components_ : int
         Rank of the denoised data (components with a nonzero shrunk value).
     noise_level_ : float
-        The noise standard deviation used (given or estimated).
+        The noise standard deviation used (given or estimated); NaN when neither given
+        nor needed (``shrinkage="hard"`` with an int ``n_components``, where only the
+        kept components are computed).
     shrunk_singular_values_ : ndarray of shape (n_components_,)
         ``eta(s)``: the singular values of the denoised, centred training data.
     singular_values_ : ndarray of shape (n_components_,)
@@ -149,6 +159,8 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         solver="auto",
         center=True,
         copy=True,
+        n_oversamples=10,
+        n_iter="auto",
         random_state=None,
     ):
         self.n_components = n_components
@@ -157,15 +169,32 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         self.solver = solver
         self.center = center
         self.copy = copy
+        self.n_oversamples = n_oversamples
+        self.n_iter = n_iter
         self.random_state = random_state
 
     def _needs_spectrum(self):
-        # The noise estimate needs every singular value; so do the rank rules.
-        return super()._needs_spectrum() or not isinstance(self.noise_level, Real)
+        # The noise estimate needs every singular value (unless hard truncation at a
+        # given rank, which needs no noise level); so do the rank rules.
+        needs_noise = not isinstance(self.noise_level, Real) and not (
+            self.shrinkage == "hard" and isinstance(self.n_components, Integral)
+        )
+        return super()._needs_spectrum() or needs_noise
+
+    def _spectrum_rule(self):
+        return (
+            f"n_components={self.n_components!r}, shrinkage={self.shrinkage!r}, "
+            f"noise_level={self.noise_level!r}"
+        )
+
+    def _partial_hint(self):
+        return " and a float noise_level (or shrinkage='hard')"
 
     def _select_rank(self, s, ratio, shape):
         if isinstance(self.noise_level, Real):
             sigma = float(self.noise_level)
+        elif not self._needs_spectrum():  # hard truncation at a given rank: not needed
+            sigma = float("nan")
         elif self.noise_level == "median":
             sigma = noise_median(s, shape)
         else:

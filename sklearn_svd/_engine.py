@@ -27,13 +27,33 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 from sklearn.utils import check_random_state
 
 from ._compat import svd_flip
-from ._scatter import column_blocks, column_sums, gram_stats, scatter_stats
+from ._iterative import CentredOperator, arpack_svd, randomized_svd
+from ._scatter import (
+    column_blocks,
+    column_sums,
+    gram_stats,
+    scatter_stats,
+    sparse_column_sums,
+    sparse_gram_stats,
+    sparse_scatter_stats,
+)
 
-SOLVERS = ("auto", "covariance_eigh", "full")
+SOLVERS = ("auto", "covariance_eigh", "full", "randomized", "arpack")
+
+#: Solvers that return only the requested components (no whole spectrum).
+PARTIAL_SOLVERS = ("randomized", "arpack")
+
+#: Solvers that accept sparse input.
+SPARSE_SOLVERS = ("auto", "covariance_eigh", "randomized", "arpack")
+
+#: Above this smaller dimension "auto" does not form the min(n, d)^2 product for a few
+#: components of dense data (10000^2 float64 is 800 MB), nor for sparse data at all.
+LARGE_PRODUCT = 10_000
 
 #: Up to this many rows and columns, "auto" always takes the direct solver (as PCA does).
 SMALL_PROBLEM = 500
@@ -84,22 +104,49 @@ class SVDResult:
     rank: int | None = None
 
 
-def resolve_solver(n_samples, n_features, n_components, center):
+def resolve_solver(n_samples, n_features, n_components, center, sparse=False):
     """The solver ``"auto"`` takes before looking at the data, and why.
 
-    Policy:
+    ``n_components=None`` means every singular value is needed (all components, or a
+    rule that reads the whole spectrum). Policy:
+
+    Dense ``X``:
 
     1. ``max(n, d) <= 500``: ``"full"``; the direct SVD costs little and is the most
        accurate.
     2. more components requested than the centred data can have nonzero singular
        values (``min(n - 1, d)`` when centring): ``"full"``, since the eigenvectors of
        the zero eigenvalues of the scatter carry no information.
-    3. otherwise ``"covariance_eigh"`` on the smaller side, which costs half a GEMM and
+    3. a few components (``k <= min(n, d) / 10``) of data whose smaller side exceeds
+       10000: ``"randomized"``, rather than a ``min(n, d)^2`` product of 800 MB or more.
+    4. otherwise ``"covariance_eigh"`` on the smaller side, which costs half a GEMM and
        no copy of ``X``. After the fit, if a kept singular value is below
        ``sqrt(eps) * s_1`` (no correct digits, see the module notes), the data is
        decomposed again with ``"full"`` (see :func:`decompose`).
+
+    Sparse ``X`` (never densified):
+
+    1. every singular value needed, or ``k > min(n, d) / 10``: ``"covariance_eigh"``,
+       while the smaller side is at most 10000 (otherwise an error asks for fewer
+       components);
+    2. otherwise ``"randomized"`` (block Krylov): as accurate as ARPACK on decaying
+       spectra at a fraction of its passes over ``X``.
     """
-    k = min(n_samples, n_features) if n_components is None else n_components
+    m = min(n_samples, n_features)
+    k = m if n_components is None else n_components
+    few = n_components is not None and k <= m / 10
+    if sparse:
+        if few:
+            return "randomized", "sparse data, few components"
+        if m > LARGE_PRODUCT:
+            raise ValueError(
+                f"Sparse input of shape {(n_samples, n_features)}: computing "
+                f"{'every singular value' if n_components is None else f'{k} components'}"
+                f" would need a dense {m} x {m} product. Ask for at most {m // 10} "
+                "components (an int n_components) with solver='randomized' or "
+                "'arpack'."
+            )
+        return "covariance_eigh", "sparse data, many components: the smaller product"
     if max(n_samples, n_features) <= SMALL_PROBLEM:
         return "full", f"max(n_samples, n_features) <= {SMALL_PROBLEM}"
     rank_bound = min(n_samples - int(center), n_features)
@@ -108,6 +155,8 @@ def resolve_solver(n_samples, n_features, n_components, center):
             f"n_components={k} exceeds the largest possible rank {rank_bound} of the "
             "data; the covariance eigenvectors of zero eigenvalues are arbitrary"
         )
+    if few and m > LARGE_PRODUCT:
+        return "randomized", f"few components and min(n, d) > {LARGE_PRODUCT}"
     return "covariance_eigh", "tall or wide data: the smaller product is cheapest"
 
 
@@ -121,17 +170,19 @@ def decompose(
     random_state=None,
     owner="this estimator",
     select_rank=None,
+    n_oversamples=10,
+    n_iter="auto",
 ):
     """Leading singular triplets of the column-centred ``X``.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64
-        Validated dense data; may contain NaN/inf, which raise a ``ValueError``
-        naming the entries.
+    X : ndarray or sparse matrix of shape (n_samples, n_features), float32 or float64
+        Validated data; may contain NaN/inf, which raise a ``ValueError`` naming the
+        entries. Sparse input is never densified (``"full"`` refuses it).
     n_components : int or None
         Number of triplets; None for all ``min(n_samples, n_features)``.
-    solver : {"auto", "covariance_eigh", "full"}
+    solver : {"auto", "covariance_eigh", "full", "randomized", "arpack"}
     center : bool
         Subtract the column means first (PCA) or not (truncated SVD).
     copy : bool
@@ -146,17 +197,31 @@ def decompose(
         triplets, stored in ``result.rank``. Only the kept singular values are checked
         for conditioning, so a rule that reads the whole spectrum (say, a noise
         estimate) does not force a fallback for values it then drops.
+    n_oversamples, n_iter : int, int or "auto"
+        Block size beyond ``k`` and number of Krylov iterations of ``"randomized"``.
 
     Returns
     -------
     SVDResult
     """
     n, d = X.shape
+    sparse = sp.issparse(X)
     k = min(n, d) if n_components is None else n_components
     reason = ""
     chosen = solver
     if solver == "auto":
-        chosen, reason = resolve_solver(n, d, k, center)
+        chosen, reason = resolve_solver(n, d, n_components, center, sparse)
+    if sparse and chosen not in SPARSE_SOLVERS:
+        raise TypeError(
+            f"solver={chosen!r} needs dense input; for sparse X use one of "
+            f"{', '.join(repr(s) for s in SPARSE_SOLVERS)}, or pass X.toarray() if it "
+            "fits in memory."
+        )
+    if chosen in PARTIAL_SOLVERS:
+        result = _iterative(
+            X, k, chosen, center, random_state, owner, n_oversamples, n_iter
+        )
+        return _ranked(result, reason, select_rank)
     if chosen == "full":
         return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
 
@@ -246,10 +311,37 @@ def top_eigh(A, k, random_state=None):
     return np.clip(w[::-1], 0, None), V[:, ::-1], None
 
 
+def _iterative(X, k, solver, center, random_state, owner, n_oversamples, n_iter):
+    """Randomized or ARPACK: the top ``k`` triplets only (no whole spectrum)."""
+    n, d = X.shape
+    if solver == "arpack" and not 0 < k < min(n, d):
+        raise ValueError(
+            f"solver='arpack' computes 0 < n_components < min(n_samples, n_features) = "
+            f"{min(n, d)} components, got {k}; use 'covariance_eigh' or 'full' for all."
+        )
+    if sp.issparse(X):
+        sums = sparse_column_sums(X, owner=owner)
+    else:
+        sums = column_sums(X, owner=owner)
+    mean = sums / n if center else np.zeros(d)
+    op = CentredOperator(X, mean)
+    if solver == "arpack":
+        U, s, Vt = arpack_svd(op, k, random_state=random_state)
+    else:
+        U, s, Vt = randomized_svd(
+            op, k, n_oversamples=n_oversamples, n_iter=n_iter, random_state=random_state
+        )
+    return _finish(s, Vt, U, mean, n, op.sq_norm(), None, solver, X.dtype)
+
+
 def _covariance_eigh(X, k, center, random_state, owner):
     n, d = X.shape
+    sparse = sp.issparse(X)
     if n >= d:
-        stats = scatter_stats(X, center=center, owner=owner)
+        if sparse:
+            stats = sparse_scatter_stats(X, center=center, owner=owner)
+        else:
+            stats = scatter_stats(X, center=center, owner=owner)
         total = np.trace(stats.scatter)
         w, V, spectrum = top_eigh(stats.scatter, k, random_state)
         s = np.sqrt(w)
@@ -258,7 +350,10 @@ def _covariance_eigh(X, k, center, random_state, owner):
             s, V.T, None, stats.mean, n, total, spectrum, "covariance_eigh", X.dtype
         )
 
-    mean, gram, exact_centring = gram_stats(X, center=center, owner=owner)
+    if sparse:
+        mean, gram, exact_centring = sparse_gram_stats(X, center=center, owner=owner)
+    else:
+        mean, gram, exact_centring = gram_stats(X, center=center, owner=owner)
     total = np.trace(gram)
     w, U, spectrum = top_eigh(gram, k, random_state)
     s = np.sqrt(w)
@@ -271,7 +366,7 @@ def _covariance_eigh(X, k, center, random_state, owner):
             stop = start + block.shape[1]
             Vt[:, start:stop] = Ut @ (block - mean[start:stop].astype(X.dtype))
     else:
-        Vt[:] = Ut @ X
+        Vt[:] = (X.T @ Ut.T).T if sparse else Ut @ X
         Vt -= np.outer(U.sum(axis=0), mean)
     positive = s > 0
     Vt[positive] /= s[positive, None]

@@ -20,6 +20,9 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     so the components equal PCA's). With ``center=False`` it is a truncated SVD, as in
     :class:`sklearn.decomposition.TruncatedSVD`.
 
+    Accepts dense arrays, DataFrames and ``scipy.sparse`` CSR/CSC input (every solver
+    but ``"full"``; sparse data is centred implicitly, never densified).
+
     Parameters
     ----------
     n_components : int, float, {"mle", "gavish-donoho"} or None, default=None
@@ -31,14 +34,21 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         ``"gavish-donoho"`` keeps the singular values above the optimal hard threshold
         ``omega(beta) * median(s)`` for unknown noise (Gavish & Donoho 2014); None keeps
         ``min(n_samples, n_features)``. The string rules decompose the whole spectrum.
-    solver : {"auto", "covariance_eigh", "full"}, default="auto"
+    solver : {"auto", "covariance_eigh", "full", "randomized", "arpack"}, default="auto"
         ``"covariance_eigh"``: eigendecomposition of the smaller of ``X_c^T X_c`` and
         ``X_c X_c^T``: one pass over ``X``, no copy of it, but squaring the data squares
-        the condition number (see Notes). ``"full"``: LAPACK SVD of the centred data.
-        ``"auto"``: ``"full"`` for small data (``max(n, d) <= 500``) or when more
-        components are asked for than the data can have nonzero singular values,
-        otherwise ``"covariance_eigh"``, re-fitted with ``"full"`` when a kept singular
-        value is too small for it (``solver_`` and ``solver_reason_`` say what happened).
+        the condition number (see Notes). ``"full"``: LAPACK SVD of the centred data
+        (dense only). ``"randomized"``: randomized block Krylov iteration, approximate,
+        a few passes over ``X``. ``"arpack"``: ARPACK Lanczos, converged to working
+        precision, ``n_components < min(n_samples, n_features)``. The last two compute
+        only the requested components and centre implicitly (no copy, sparse input
+        stays sparse). ``"auto"``: see the User Guide (``docs/solvers.rst``): for dense
+        data ``"full"`` when small (``max(n, d) <= 500``) or when more components are
+        asked for than the data can have nonzero singular values, ``"randomized"`` for
+        a few components when ``min(n, d) > 10000``, otherwise ``"covariance_eigh"``,
+        re-fitted with ``"full"`` when a kept singular value is too small for it; for
+        sparse data ``"randomized"`` for a few components, else ``"covariance_eigh"``.
+        ``solver_`` and ``solver_reason_`` say what happened.
     center : bool, default=True
         Subtract the column means before the decomposition (PCA). False gives a
         truncated SVD of the raw data.
@@ -49,9 +59,15 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         If False, the ``"full"`` solver centres ``X`` in place and LAPACK uses it as
         workspace: the caller's array is overwritten and no copy of it is made.
         ``"covariance_eigh"`` never modifies ``X``.
+    n_oversamples : int, default=10
+        ``"randomized"`` only: columns of the random block beyond ``n_components``.
+    n_iter : int or "auto", default="auto"
+        ``"randomized"`` only: Krylov iterations (passes over ``X`` beyond two);
+        ``"auto"`` is 3.
     random_state : int, RandomState instance or None, default=None
-        Seeds the start vector of the iterative eigensolver used for a few components
-        of a large scatter matrix. Results agree to working precision for any seed.
+        Seeds the random block of ``"randomized"`` and the start vectors of ARPACK
+        (``"arpack"``, and the Lanczos eigensolver that ``"covariance_eigh"`` uses for a
+        few components of a large product). Fixed seed, fixed result.
 
     Attributes
     ----------
@@ -155,6 +171,8 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         center=True,
         whiten=False,
         copy=True,
+        n_oversamples=10,
+        n_iter="auto",
         random_state=None,
     ):
         self.n_components = n_components
@@ -162,6 +180,8 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         self.center = center
         self.whiten = whiten
         self.copy = copy
+        self.n_oversamples = n_oversamples
+        self.n_iter = n_iter
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)

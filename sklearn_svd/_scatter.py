@@ -249,6 +249,48 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     return mean, gram, True
 
 
+def sparse_column_sums(X, *, owner="this estimator"):
+    """Column sums of a sparse ``X`` in float64; NaN/inf in its stored values raise."""
+    if not np.isfinite(X.data).all():
+        raise_nonfinite(X.toarray() if X.nnz < 10**6 else X.data[None, :], owner=owner)
+    return np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
+
+
+def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
+    """:func:`scatter_stats` for a sparse ``X``: ``X^T X`` from the sparse product, the
+    mean corrected in float64.
+
+    Never densifies ``X`` (the ``d x d`` product is dense). The correction
+    ``n mu mu^T`` is subtracted from the exact-to-rounding sparse product, so the
+    relative precision of a column's variance is about ``u (1 + mu^2 / var)``: fine for
+    counts and indicators, poor for a column whose mean dwarfs its spread (centre such
+    data densely, or use ``center=False``).
+    """
+    n, d = X.shape
+    sums = sparse_column_sums(X, owner=owner)
+    scatter = np.asarray((X.T @ X).toarray(), dtype=np.float64)
+    mean = sums / n if center else np.zeros(d)
+    if center:
+        scatter -= np.outer(mean, sums)
+    return ScatterStats(n, mean, scatter)
+
+
+def sparse_gram_stats(X, *, center=True, owner="this estimator"):
+    """:func:`gram_stats` for a sparse wide ``X`` (same precision note as
+    :func:`sparse_scatter_stats`)."""
+    n, d = X.shape
+    sums = sparse_column_sums(X, owner=owner)
+    gram = np.asarray((X @ X.T).toarray(), dtype=np.float64)
+    if not center:
+        return np.zeros(d), gram, False
+    mean = sums / n
+    a = np.asarray(X @ mean).ravel()
+    gram -= a[:, None]
+    gram -= a[None, :]
+    gram += mean @ mean
+    return mean, gram, False
+
+
 def column_blocks(X):
     """Yield ``(start, X[:, start:stop])`` as C-contiguous blocks of about CHUNK_BYTES."""
     n, d = X.shape
