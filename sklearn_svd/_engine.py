@@ -316,8 +316,9 @@ def _iterative(X, k, solver, center, random_state, owner, n_oversamples, n_iter)
     n, d = X.shape
     if solver == "arpack" and not 0 < k < min(n, d):
         raise ValueError(
-            f"solver='arpack' computes 0 < n_components < min(n_samples, n_features) = "
-            f"{min(n, d)} components, got {k}; use 'covariance_eigh' or 'full' for all."
+            "solver='arpack' needs 0 < n_components < min(n_samples, n_features); got "
+            f"n_components={k} with n_samples={n}, n_features={d}. Use "
+            "'covariance_eigh' or 'full' for every component."
         )
     if sp.issparse(X):
         sums = sparse_column_sums(X, owner=owner)

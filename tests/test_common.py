@@ -12,7 +12,15 @@ from sklearn.utils.estimator_checks import (
 
 from sklearn_svd import SVDDenoiser, SVDReducer
 
-ESTIMATORS = [SVDReducer(), SVDDenoiser(), SVDReducer(n_components=2, whiten=True)]
+ESTIMATORS = [
+    SVDReducer(),
+    SVDDenoiser(),
+    SVDReducer(n_components=2, whiten=True),
+    SVDReducer(n_components=1, solver="randomized", random_state=0),
+    SVDReducer(n_components=1, solver="arpack", random_state=0),
+    SVDDenoiser(n_components=1, noise_level=0.5, solver="randomized", random_state=0),
+    SVDReducer(n_components=2, solver="full"),
+]
 
 
 @parametrize_with_checks(ESTIMATORS)
