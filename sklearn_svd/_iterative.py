@@ -39,32 +39,42 @@ class CentredOperator:
         self.shape = X.shape
         self.tall = X.shape[0] >= X.shape[1]
         self.sparse = sp.issparse(X)
-        self.step = max(1, 4 * CHUNK_BYTES // max(1, min(X.shape) * X.dtype.itemsize))
+        self.long = X.shape[0] if self.tall else X.shape[1]
+        # Dense chunks of about CHUNK_BYTES; sparse products are cheap per stored
+        # value and costly per call, so sparse X goes whole.
+        self.step = (
+            self.long
+            if self.sparse
+            else max(1, CHUNK_BYTES // max(1, min(X.shape) * X.dtype.itemsize))
+        )
         self.explicit = False
         if not self.sparse and np.any(mean):
-            # The columns' raw and centred sums of squares on the first rows: the
-            # same cancellation test as the scatter's (_scatter._accept).
+            # Implicit centring costs about sqrt(raw / centred sum of squares) in
+            # relative error of the products (no squaring): accept up to 2^10 of it in
+            # float64, 2^4 in float32, judged on the first rows.
             probe = X[: max(self.step, 1000)] if self.tall else X
             shifted = probe - self.mean.astype(X.dtype)
             raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
             centred = np.einsum("ij,ij->j", shifted, shifted, dtype=np.float64)
-            self.explicit = not _accept(raw, centred, X.dtype)
+            limit = 2.0**20 if X.dtype == np.float64 else 2.0**8
+            self.explicit = not _accept(raw, centred, X.dtype, limit)
         self._mean_x = self.mean.astype(X.dtype)
 
-    def _chunks(self):
+    def _chunks(self, step=None):
         """Yield ``(slice, centred_chunk_or_raw, correction)`` along the long side.
 
         For implicit centring the raw chunk is returned with the mean slice to
         subtract as a rank-one correction; for explicit centring the chunk is centred.
+        ``step`` defaults to whole products, except with explicit centring.
         """
-        n, d = self.shape
-        for start in range(0, n if self.tall else d, self.step):
+        if step is None:
+            step = self.step if self.explicit else self.long
+        for start in range(0, self.long, step):
+            sl = slice(start, min(start + step, self.long))
             if self.tall:
-                sl = slice(start, min(start + self.step, n))
                 block = self.X[sl]
                 mean = self._mean_x
             else:
-                sl = slice(start, min(start + self.step, d))
                 block = self.X[:, sl]
                 mean = self._mean_x[sl]
             if self.explicit:
@@ -105,7 +115,7 @@ class CentredOperator:
         Y = np.asarray(Y, dtype=self.dtype)
         out = np.zeros_like(Y)
         col_sum_y = None
-        for _, block, mean in self._chunks():
+        for _, block, mean in self._chunks(self.step):
             if self.tall:  # X_c^T (X_c Y), Y: d x m
                 Z = block @ Y
                 if mean is not None:
@@ -133,7 +143,7 @@ class CentredOperator:
             # sum (x - mu)^2 = sum x^2 - 2 mu . sums + n |mu|^2, with sums = n mu
             return float(data @ data - 2 * self.mean @ sums + n * self.mean @ self.mean)
         total = 0.0
-        for _, block, mean in self._chunks():
+        for _, block, mean in self._chunks(self.step):
             if mean is not None:
                 block = block - mean
             total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
@@ -156,44 +166,25 @@ def _orthonormal(Y):
     return np.linalg.qr(Y)[0]
 
 
-def _rayleigh_ritz(op, Q, k):
-    """Best rank-``k`` factors of ``X_c`` restricted to the basis ``Q`` of the short side.
-
-    Tall data: ``X_c Q`` (``n x L``) is reduced to its R factor chunk by chunk (TSQR),
-    never held whole, and the SVD of R gives ``s`` and ``V = Q W``. Wide data:
-    ``B = Q^T X_c`` (``L x d``) is small enough to decompose directly. No Gram matrix is
-    formed here, so the singular values keep the accuracy of the basis.
-    """
-    if op.tall:
-        R = np.zeros((0, Q.shape[1]), dtype=op.dtype)
-        Qx = Q.astype(op.dtype)
-        for _, block, mean in op._chunks():
-            part = block @ Qx
-            if mean is not None:
-                part -= mean @ Qx
-            R = np.linalg.qr(np.vstack([R, part]), mode="r")
-        _, s, Wt = np.linalg.svd(R, full_matrices=False)
-        V = (Q @ Wt[:k].T).T
-        return None, s[:k], V
-    B = op.rmatmat(Q).T
-    Uh, s, Vt = np.linalg.svd(B, full_matrices=False)
-    return Q @ Uh[:, :k], s[:k], Vt[:k]
-
-
 def randomized_svd(op, k, *, n_oversamples=10, n_iter="auto", random_state=None):
     """Top ``k`` singular triplets of the centred data by randomized block Krylov.
 
     Contract: approximate. With ``l = k + n_oversamples`` and ``q = n_iter``, a Gaussian
-    block ``Omega`` of ``l`` columns in the short dimension is multiplied by the smaller
-    Gram operator ``G`` ``q + 1`` times, each block re-orthonormalised, and the whole
-    Krylov space ``[G Omega, ..., G^(q+1) Omega]`` is searched for the top ``k``
-    triplets (Rayleigh-Ritz on ``X_c`` itself, no squaring). Block Krylov's error
-    decays like ``exp(-c q sqrt(gap))`` where subspace iteration's decays like
-    ``(s_{k+1} / s_k)^(2q)`` (Musco & Musco 2015): on slowly decaying or flat spectra
-    it reaches a given accuracy with far fewer passes. Each application of ``G`` reads
-    ``X`` once (both products per chunk in cache), so the solver costs ``q + 2``
-    passes over ``X``, ``(2 q + 3) n d l`` flops, and ``O(min(n, d) l (q + 1))`` extra
-    memory. ``n_iter="auto"``: 3. Deterministic for a fixed ``random_state``.
+    block ``Omega`` of ``l`` columns in the short dimension starts a block Lanczos
+    iteration on the smaller Gram operator ``G`` (``X_c^T X_c`` or ``X_c X_c^T``): the
+    Krylov space ``[G Omega, ..., G^(q+1) Omega]`` gets an orthonormal basis (each new
+    block orthogonalised twice against all previous ones), the projections collected
+    on the way form ``T = Q^T G Q``, and its eigenpairs give the top ``k`` Ritz
+    triplets. Block Krylov's error decays like ``exp(-c q sqrt(gap))`` where subspace
+    iteration's decays like ``(s_{k+1} / s_k)^(2q)`` (Musco & Musco 2015): on slowly
+    decaying or flat spectra it reaches a given accuracy with far fewer passes.
+
+    Cost: ``q + 2`` applications of ``G`` to ``l`` columns, each one pass over ``X``
+    (both products per chunk while it is in cache; one more pass for wide data to
+    recover ``V``), ``4 (q + 2) n d l`` flops, and ``O(min(n, d) l (q + 1))`` extra
+    memory besides the chunks. Like any Gram formulation it squares the condition
+    number: ``s_i`` is accurate to about ``u (s_1 / s_i)^2`` relative at best.
+    ``n_iter="auto"``: 3. Deterministic for a fixed ``random_state``.
 
     Returns
     -------
@@ -214,14 +205,37 @@ def randomized_svd(op, k, *, n_oversamples=10, n_iter="auto", random_state=None)
     q = 3 if n_iter == "auto" else n_iter
     width = min(k + n_oversamples, m)
     rng = check_random_state(random_state)
-    block = rng.standard_normal((m, width)).astype(op.dtype, copy=False)
-    blocks = []
-    for _ in range(q + 1):
-        block = _orthonormal(op.gram(block))
-        blocks.append(block)
-    basis = np.hstack(blocks)
-    Q = _orthonormal(basis) if basis.shape[1] <= m else np.eye(m, dtype=op.dtype)
-    return _rayleigh_ritz(op, Q.astype(np.float64), k)
+    omega = rng.standard_normal((m, width)).astype(op.dtype, copy=False)
+    block = _orthonormal(op.gram(omega).astype(np.float64))
+    basis = block
+    columns = []  # columns[i] = basis^T G Q_i, the upper block column i of T
+    for i in range(q + 1):
+        W = op.gram(block).astype(np.float64)
+        columns.append(basis.T @ W)
+        if i == q or basis.shape[1] + width > m:
+            break
+        W -= basis @ columns[-1]
+        W -= basis @ (basis.T @ W)  # twice is enough (Giraud et al. 2005)
+        block = _orthonormal(W)
+        basis = np.hstack([basis, block])
+    size = sum(c.shape[1] for c in columns)
+    T = np.zeros((size, size))
+    start = 0
+    for c in columns:
+        T[: c.shape[0], start : start + c.shape[1]] = c
+        start += c.shape[1]
+    T = T[: basis.shape[1], : basis.shape[1]]
+    T = np.triu(T) + np.triu(T, 1).T  # the lower blocks mirror the upper ones
+    w, Wr = np.linalg.eigh(T)
+    order = np.argsort(w)[::-1][:k]
+    s = np.sqrt(np.clip(w[order], 0, None))
+    Y = basis @ Wr[:, order]
+    if op.tall:
+        return None, s, Y.T
+    Vt = op.rmatmat(Y).T.astype(np.float64)
+    positive = s > 0
+    Vt[positive] /= s[positive, None]
+    return Y, s, Vt
 
 
 def arpack_svd(op, k, *, random_state=None):

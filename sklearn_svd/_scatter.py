@@ -106,10 +106,15 @@ def _max_cancellation(dtype):
     return 2.0**10 if dtype == np.float64 else 4.0
 
 
-def _accept(raw_diag, centred_diag, dtype):
-    """Whether a product about a pivot lost at most the allowed bits in every column."""
+def _accept(raw_diag, centred_diag, dtype, limit=None):
+    """Whether a product about a pivot lost at most the allowed bits in every column.
+
+    ``limit`` is the largest accepted ratio of raw to centred sum of squares
+    (default :func:`_max_cancellation`).
+    """
+    limit = _max_cancellation(dtype) if limit is None else limit
     # 0 / 0 (an all-zero column) is exact; anything / (<= 0) is a total cancellation.
-    ok = raw_diag <= _max_cancellation(dtype) * centred_diag
+    ok = raw_diag <= limit * centred_diag
     ok |= raw_diag == 0
     return bool(ok.all())
 
