@@ -21,9 +21,11 @@ import statistics
 import time
 import tracemalloc
 import warnings
+from functools import partial
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
 from sklearn_svd import SVDReducer
@@ -96,22 +98,31 @@ def accuracy(est, ref_s, ref_V):
     return rel, sine
 
 
-def _peak_child(queue, n, d, dtype, offset, lib, solver):
-    X = make_data(n, d, dtype, offset)
-    est = make_estimator(lib, solver)
+def nbytes(X):
+    """Size of ``X``: its buffer, or its stored arrays when sparse."""
+    if sp.issparse(X):
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return X.nbytes
+
+
+def _peak_child(queue, make_x, make_est):
+    X = make_x()
+    est = make_est()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tracemalloc.start()
         est.fit(X)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    queue.put(peak / X.nbytes)
+    queue.put(peak / nbytes(X))
 
 
-def peak_memory(n, d, dtype, offset, lib, solver):
+def peak_memory(make_x, make_est):
+    """Peak extra memory of ``make_est().fit(make_x())`` over the size of X, measured in a
+    fresh child process (both factories must be picklable, e.g. ``functools.partial``)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_peak_child, args=(queue, n, d, dtype, offset, lib, solver))
+    proc = ctx.Process(target=_peak_child, args=(queue, make_x, make_est))
     proc.start()
     proc.join()
     return queue.get() if proc.exitcode == 0 else float("nan")
@@ -184,10 +195,12 @@ def main():
                 if args.no_memory:
                     mem_ours = mem_skl = float("nan")
                 else:
-                    dt = np.dtype(dtype).name
-                    mem_ours = peak_memory(n, d, dt, args.offset, "ours", ours_solver)
+                    make_x = partial(make_data, n, d, np.dtype(dtype).name, args.offset)
+                    mem_ours = peak_memory(
+                        make_x, partial(make_estimator, "ours", ours_solver)
+                    )
                     mem_skl = (
-                        peak_memory(n, d, dt, args.offset, "skl", skl_solver)
+                        peak_memory(make_x, partial(make_estimator, "skl", skl_solver))
                         if run_skl
                         else float("nan")
                     )

@@ -19,16 +19,15 @@ Usage::
 """
 
 import argparse
-import multiprocessing as mp
 import statistics
 import time
-import tracemalloc
 import warnings
+from functools import partial
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from compare import accuracy, make_data
+from compare import accuracy, make_data, peak_memory
 from scipy.sparse.linalg import LinearOperator, svds
 from sklearn.decomposition import PCA, TruncatedSVD
 
@@ -51,12 +50,6 @@ def text_like(n, d, density, seed=0):
     X.sum_duplicates()
     X.data = np.log1p(X.data)
     return X
-
-
-def nbytes(X):
-    if sp.issparse(X):
-        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-    return X.nbytes
 
 
 def make_X(spec):
@@ -88,27 +81,6 @@ def build(spec):
     if name == "fbpca":
         return FbpcaPCA(**kwargs)
     return ESTIMATORS[name](**kwargs)
-
-
-def _peak_child(queue, x_spec, est_spec):
-    X = make_X(x_spec)
-    est = build(est_spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tracemalloc.start()
-        est.fit(X)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    queue.put(peak / nbytes(X))
-
-
-def peak_memory(x_spec, est_spec):
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_peak_child, args=(queue, x_spec, est_spec))
-    proc.start()
-    proc.join()
-    return queue.get() if proc.exitcode == 0 else float("nan")
 
 
 def timed(specs, X, repeats):
@@ -156,7 +128,10 @@ def report(label, x_spec, X, pairs, ref, repeats, memory):
     for name, ours, theirs in pairs:
         (t_ours, t_ref), fitted = timed([ours, theirs], X, repeats)
         acc_ours, acc_ref = accuracy(fitted[0], *ref), accuracy(fitted[1], *ref)
-        mem = [peak_memory(x_spec, s) if memory else float("nan") for s in (ours, theirs)]
+        mem = [
+            peak_memory(partial(make_X, x_spec), partial(build, s)) if memory else np.nan
+            for s in (ours, theirs)
+        ]
         print(
             f"{label:>24} {name:>34} {t_ours:7.3f} {t_ref:7.3f} {t_ours / t_ref:6.2f} "
             f"{mem[0]:6.2f} {mem[1]:6.2f} {acc_ours[0]:9.1e} {acc_ref[0]:9.1e} "

@@ -7,7 +7,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._compat import Interval, RealNotInt, StrOptions, check_is_fitted, validate_data
+from ._compat import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
 from ._engine import PARTIAL_SOLVERS, SOLVERS, decompose
 from ._rank import Shape
 from ._validation import check_numeric_columns, check_rank
@@ -154,6 +161,25 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         self.noise_variance_ = float(max(total_var - kept, 0.0) / rest) if rest else 0.0
         U = None if result.U is None else result.U[:, :k]
         return X, U
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X)
+        return self
 
     # Probabilistic PCA (Tipping & Bishop 1999): x ~ N(mean, W W^T + noise_variance I)
     # with W = components_.T diag(sqrt(explained_variance_ - noise_variance_)).

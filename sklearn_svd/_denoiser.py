@@ -219,8 +219,8 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             return np.asarray(s, dtype=np.float64)
         return shrink(s, self.noise_level_, shape, self.shrinkage)
 
-    def _fit_denoiser(self, X):
-        X, U = self._fit(X)
+    def _fit(self, X):
+        X, U = super()._fit(X)
         s = self.singular_values_
         eta = self._shrunk(s, self._shape).astype(s.dtype)
         self.shrunk_singular_values_ = eta
@@ -229,25 +229,6 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         self._weights = np.zeros_like(s)
         self._weights[positive] = eta[positive] / s[positive]
         return X, U
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the low-rank model on ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : SVDDenoiser
-            The fitted estimator.
-        """
-        self._fit_denoiser(X)
-        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
@@ -264,7 +245,7 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         -------
         X_denoised : ndarray of shape (n_samples, n_features)
         """
-        X, U = self._fit_denoiser(X)
+        X, U = self._fit(X)
         if U is None:
             return self._denoise(X)
         return (U * self.shrunk_singular_values_) @ self.components_ + self.mean_

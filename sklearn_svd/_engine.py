@@ -1,7 +1,8 @@
 """The decomposition engine shared by every estimator: pure functions, no state.
 
-:func:`decompose` takes a validated dense array and returns an :class:`SVDResult`: the
-leading singular triplets of the (optionally centred) data, in one sign convention.
+:func:`decompose` takes a validated dense array or sparse matrix and returns an
+:class:`SVDResult`: the leading singular triplets of the (optionally centred) data, in one
+sign convention.
 
 Solvers
 -------
@@ -17,7 +18,10 @@ Solvers
 ``"full"``
     LAPACK ``gesdd`` (falling back to ``gesvd``) on the centred data, backward stable:
     absolute error about ``u s_1``. Cost ``O(n d min(n, d))`` with a larger constant and a
-    centred copy of ``X`` (none with ``copy=False``).
+    centred copy of ``X`` (none with ``copy=False``). Dense input only.
+``"randomized"``, ``"arpack"``
+    Only the requested components, through products with the implicitly centred data;
+    see :mod:`sklearn_svd._iterative`.
 ``"auto"``
     See :func:`resolve_solver`.
 """
@@ -217,32 +221,40 @@ def decompose(
             f"{', '.join(repr(s) for s in SPARSE_SOLVERS)}, or pass X.toarray() if it "
             "fits in memory."
         )
-    if chosen in PARTIAL_SOLVERS:
+    if chosen == "full":
+        return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
+    if chosen == "arpack":
+        result = _iterative(X, k, chosen, center, random_state, owner)
+        return _ranked(result, reason, select_rank)
+    if chosen == "randomized":
         result = _iterative(
             X, k, chosen, center, random_state, owner, n_oversamples, n_iter
         )
-        return _ranked(result, reason, select_rank)
-    if chosen == "full":
-        return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
+    else:
+        result = _covariance_eigh(X, k, center, random_state, owner)
+    result = _ranked(result, reason, select_rank)
 
-    result = _ranked(
-        _covariance_eigh(X, k, center, random_state, owner), reason, select_rank
-    )
+    # Both Gram formulations square the condition number (see the module notes).
     kept = result.singular_values[: result.rank]
     if kept.size:
         tol = np.sqrt(np.finfo(X.dtype).eps) * kept[0]
         if kept[-1] < tol:
             message = (
                 f"singular value {kept.size} ({kept[-1]:.3g}) is below sqrt(eps) = "
-                f"{tol / kept[0]:.2g} times the largest: the covariance-eigen solver "
-                "squares the condition number and leaves it no correct digits"
+                f"{tol / kept[0]:.2g} times the largest: the {chosen} solver works on "
+                "a Gram matrix, which squares the condition number and leaves it no "
+                "correct digits"
             )
-            if solver == "auto":
+            if solver == "auto" and chosen == "covariance_eigh":
                 reason = "covariance_eigh fell back to full: " + message
                 return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
+            if solver == "auto" and k < min(n, d):
+                reason = "randomized fell back to arpack: " + message
+                result = _iterative(X, k, "arpack", center, random_state, owner)
+                return _ranked(result, reason, select_rank)
             warnings.warn(
-                f"{message}. Use solver='full' (or 'auto') for an accurate result, or "
-                "fewer components.",
+                f"{message}. Use solver='full' or 'arpack' (or 'auto') for an accurate "
+                "result, or fewer components.",
                 ConditioningWarning,
                 stacklevel=3,
             )
@@ -311,7 +323,7 @@ def top_eigh(A, k, random_state=None):
     return np.clip(w[::-1], 0, None), V[:, ::-1], None
 
 
-def _iterative(X, k, solver, center, random_state, owner, n_oversamples, n_iter):
+def _iterative(X, k, solver, center, random_state, owner, n_oversamples=10, n_iter="auto"):
     """Randomized or ARPACK: the top ``k`` triplets only (no whole spectrum)."""
     n, d = X.shape
     if solver == "arpack" and not 0 < k < min(n, d):

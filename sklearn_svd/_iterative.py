@@ -51,7 +51,8 @@ class CentredOperator:
         if not self.sparse and np.any(mean):
             # Implicit centring costs about sqrt(raw / centred sum of squares) in
             # relative error of the products (no squaring): accept up to 2^10 of it in
-            # float64, 2^4 in float32, judged on the first rows.
+            # float64, 2^4 in float32, judged on the first rows (the test is the
+            # scatter's, _scatter._accept, with these limits).
             probe = X[: max(self.step, 1000)] if self.tall else X
             shifted = probe - self.mean.astype(X.dtype)
             raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
@@ -149,12 +150,25 @@ class CentredOperator:
             total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
         return total
 
+    def _matvec(self, v):
+        if self.explicit:
+            return self.matmat(v.reshape(-1, 1)).ravel()
+        v = v.astype(self.dtype, copy=False)
+        return np.asarray(self.X @ v).ravel() - self._mean_x @ v
+
+    def _rmatvec(self, u):
+        if self.explicit:
+            return self.rmatmat(u.reshape(-1, 1)).ravel()
+        u = u.astype(self.dtype, copy=False)
+        return np.asarray(self.X.T @ u).ravel() - self._mean_x * u.sum()
+
     def linear_operator(self):
-        """The same products as a SciPy ``LinearOperator`` (for ARPACK)."""
+        """The same products as a SciPy ``LinearOperator`` (for ARPACK); single vectors
+        go straight to the matrix-vector kernels."""
         return LinearOperator(
             self.shape,
-            matvec=lambda v: self.matmat(v.reshape(-1, 1)).ravel(),
-            rmatvec=lambda v: self.rmatmat(v.reshape(-1, 1)).ravel(),
+            matvec=self._matvec,
+            rmatvec=self._rmatvec,
             matmat=self.matmat,
             rmatmat=self.rmatmat,
             dtype=self.dtype,

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import TruncatedSVD
 
-from sklearn_svd import SVDDenoiser, SVDReducer
+from sklearn_svd import ConditioningWarning, SVDDenoiser, SVDReducer
 from sklearn_svd._engine import decompose, resolve_solver
 
 K = 10
@@ -235,3 +235,15 @@ def test_auto_policy_for_sparse_and_large_data():
         resolve_solver(100_000, 20_000, None, True, sparse=True)
     assert resolve_solver(50_000, 20_000, 10, True)[0] == "randomized"
     assert resolve_solver(50_000, 2_000, 10, True)[0] == "covariance_eigh"
+
+
+def test_randomized_conditioning_fallback():
+    # One strong column, the rest 1e-9 of it: s_2 / s_1 ~ 1e-9 < sqrt(eps).
+    X = sparse_counts(3000, 100, 0.1) @ sp.diags(np.r_[1.0, np.full(99, 1e-9)])
+    X = X.tocsr()
+    ref_s, _ = reference(X)
+    with pytest.warns(ConditioningWarning, match="randomized solver works on a Gram"):
+        decompose(X, 10, solver="randomized", random_state=0)
+    result = decompose(X, 10, solver="auto", random_state=0)
+    assert result.solver == "arpack" and "fell back to arpack" in result.reason
+    assert_allclose(result.singular_values, ref_s[:10], rtol=1e-6)
