@@ -4,6 +4,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import OneToOneFeatureMixin
 
 from ._base import _BaseSVD, centred_dot
@@ -284,6 +285,8 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            The same values, as a float array.
+            The same values, as a dense float array (sparse input is densified here:
+            it is the output of ``transform``, dense already).
         """
-        return self._validate_transform_input(X)
+        X = self._validate_transform_input(X)
+        return X.toarray() if sp.issparse(X) else X

@@ -165,12 +165,18 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
 
 
 def _chunk_rows(X):
-    """Rows per chunk: about CHUNK_BYTES, and at least ``4 d``.
+    """Rows per chunk: about CHUNK_BYTES, more (up to ``4 d``, within 8 CHUNK_BYTES)
+    when ``d`` is large.
 
-    Each chunk's product rewrites the ``d x d`` accumulator, so a chunk must have
-    several times ``d`` rows for that traffic to stay small against the product.
+    Each chunk's product rewrites the ``d x d`` accumulator, so a chunk should have
+    several times ``d`` rows for that traffic to stay small against the product; the
+    byte cap keeps the chunk buffer a small fraction of ``X`` when ``d`` is in the
+    thousands.
     """
-    return max(4 * X.shape[1], CHUNK_BYTES // (X.shape[1] * X.itemsize), 1)
+    row_bytes = X.shape[1] * X.itemsize
+    return max(
+        min(4 * X.shape[1], 8 * CHUNK_BYTES // row_bytes), CHUNK_BYTES // row_bytes, 1
+    )
 
 
 def _about_pivot(X, pivot, owner):
@@ -230,6 +236,8 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     """
     n, d = X.shape
     mean = column_sums(X, owner=owner) / n if center else np.zeros(d)
+    if center and not _probe_accepts_raw_gram(X, mean):
+        return mean, _centred_gram(X, mean), True
     raw = np.asarray(X @ X.T, dtype=np.float64)  # numpy calls BLAS syrk
     raw_diag = np.diag(raw).copy()
     if not np.isfinite(raw_diag).all():
@@ -243,15 +251,31 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     raw += mean @ mean
     if _accept(raw_diag, np.diag(raw), X.dtype):
         return mean, raw, False
+    return mean, _centred_gram(X, mean), True
 
+
+def _probe_accepts_raw_gram(X, mean):
+    """Whether the first block of columns says the raw Gram product would pass the
+    cancellation guard (row by row), so that a doomed product is not formed at all."""
+    _, block = next(column_blocks(X))
+    shifted = block - mean[: block.shape[1]].astype(X.dtype)
+    raw = np.einsum("ij,ij->i", block, block, dtype=np.float64)
+    centred = np.einsum("ij,ij->i", shifted, shifted, dtype=np.float64)
+    return _accept(raw, centred, X.dtype)
+
+
+def _centred_gram(X, mean):
+    """The Gram matrix from blocks of columns, each centred exactly in cache."""
+    n = X.shape[0]
     gram = np.zeros((n, n))
     for start, block in column_blocks(X):
+        # (a new array: the block can be X itself when X is small and C-ordered)
         centred = block - mean[start : start + block.shape[1]].astype(X.dtype)
         # Correct for the rounding of the mean in X's dtype (float32 at a large offset).
         r = np.add.reduce(centred, axis=0, dtype=np.float64) / n
         centred -= r.astype(X.dtype)
         gram += centred @ centred.T
-    return mean, gram, True
+    return gram
 
 
 def sparse_column_sums(X, *, owner="this estimator"):

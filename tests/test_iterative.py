@@ -247,3 +247,13 @@ def test_randomized_conditioning_fallback():
     result = decompose(X, 10, solver="auto", random_state=0)
     assert result.solver == "arpack" and "fell back to arpack" in result.reason
     assert_allclose(result.singular_values, ref_s[:10], rtol=1e-6)
+
+
+def test_denoiser_on_sparse_input_returns_dense():
+    X = sparse_counts(500, 80, 0.1)
+    denoiser = SVDDenoiser(5, noise_level=0.1, solver="randomized", random_state=0)
+    out = denoiser.fit_transform(X)
+    assert isinstance(out, np.ndarray) and out.shape == X.shape
+    assert isinstance(denoiser.inverse_transform(X), np.ndarray)
+    dense = SVDDenoiser(5, noise_level=0.1, solver="full").fit_transform(X.toarray())
+    assert_allclose(out, dense, rtol=1e-7, atol=1e-9)
