@@ -145,6 +145,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small shapes (CI)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--sparse-only", action="store_true", help="skip the dense cases")
     args = parser.parse_args()
     memory = not args.no_memory
     k = 10
@@ -156,7 +157,7 @@ def main():
     shapes = (
         [(10_000, 200), (4_000, 600)] if args.quick else [(100_000, 500), (20_000, 2_000)]
     )
-    for n, d in shapes:
+    for n, d in [] if args.sparse_only else shapes:
         for dtype in ("float64", "float32"):
             x_spec = ("dense", (n, d, dtype, 0.0))
             X = make_X(x_spec)
