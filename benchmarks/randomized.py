@@ -25,9 +25,8 @@ import warnings
 from functools import partial
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
-from compare import accuracy, make_data, peak_memory
+from compare import accuracy, make_data, peak_memory, reference
 from scipy.sparse.linalg import LinearOperator, svds
 from sklearn.decomposition import PCA, TruncatedSVD
 
@@ -101,14 +100,6 @@ def timed(specs, X, repeats):
     return [statistics.median(times[i]) for i in range(len(specs))], fitted
 
 
-def dense_reference(X, k):
-    X64 = np.array(X, dtype=np.float64)
-    X64 -= X64.mean(axis=0)
-    X64 -= X64.mean(axis=0)
-    _, s, Vt = scipy.linalg.svd(X64, full_matrices=False, check_finite=False)
-    return s[:k], Vt[:k]
-
-
 def sparse_reference(X, k, center):
     """SciPy's svds at tol=0 (ARPACK to working precision), centred implicitly."""
     mu = np.asarray(X.mean(axis=0)).ravel() if center else np.zeros(X.shape[1])
@@ -161,7 +152,7 @@ def main():
         for dtype in ("float64", "float32"):
             x_spec = ("dense", (n, d, dtype, 0.0))
             X = make_X(x_spec)
-            ref = dense_reference(X, k)
+            ref = reference(X, k)
             ours = ("ours", {"n_components": k, "solver": "randomized", "random_state": 0})
             pairs = [
                 (
