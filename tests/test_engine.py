@@ -107,10 +107,14 @@ def test_components_equal_pca(solver, shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_wide_gram_with_offset(dtype):
-    # Wide data goes through the n x n Gram matrix; the offset forces exact centring.
+@pytest.mark.parametrize("offset", [5.0, 1e3])
+def test_wide_gram_with_offset(dtype, offset):
+    # Wide data goes through the n x n Gram matrix; in float32 both offsets force
+    # exact centring of the columns (raw/centred ratio ~230 and ~1e7), in float64 the
+    # larger one does.
     rng = np.random.default_rng(2)
-    X = (rng.standard_normal((300, 2000)) * np.logspace(0, -2, 2000) + 1e3).astype(dtype)
+    X = rng.standard_normal((300, 2000)) * np.logspace(0, -2, 2000) + offset
+    X = X.astype(dtype)
     ref_s, ref_Vt = reference_svd(X)
     result = decompose(X, 20, solver="covariance_eigh")
     assert result.solver == "covariance_eigh"
