@@ -9,7 +9,7 @@ from sklearn.base import OneToOneFeatureMixin
 
 from ._base import _BaseSVD, centred_dot
 from ._compat import Interval, StrOptions, _fit_context
-from ._rank import bulk_edge, noise_median, noise_mp, rank_hard_threshold
+from ._rank import Shape, bulk_edge, noise_median, noise_mp, rank_hard_threshold
 from ._shrink import SHRINKERS, shrink
 
 
@@ -211,7 +211,6 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         else:
             k = super()._select_rank(s, ratio, shape)
             self.threshold_ = 0.0 if self.shrinkage == "hard" else self.bulk_edge_
-        self._shape = shape
         return k
 
     def _shrunk(self, s, shape):
@@ -223,12 +222,8 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
     def _fit(self, X):
         X, U = super()._fit(X)
         s = self.singular_values_
-        eta = self._shrunk(s, self._shape).astype(s.dtype)
-        self.shrunk_singular_values_ = eta
-        # Weights eta / s; a zero singular value contributes nothing either way.
-        positive = s > 0
-        self._weights = np.zeros_like(s)
-        self._weights[positive] = eta[positive] / s[positive]
+        shape = Shape(self.n_samples_, self.n_features_in_, self.center)
+        self.shrunk_singular_values_ = self._shrunk(s, shape).astype(s.dtype)
         return X, U
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -267,8 +262,11 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         return self._denoise(self._validate_transform_input(X))
 
     def _denoise(self, X):
+        s, eta = self.singular_values_, self.shrunk_singular_values_
+        # Weights eta / s; a zero singular value contributes nothing either way.
+        weights = np.divide(eta, s, out=np.zeros_like(s), where=s > 0)
         scores = centred_dot(X, self.mean_, self.components_.T)
-        return (scores * self._weights) @ self.components_ + self.mean_
+        return (scores * weights) @ self.components_ + self.mean_
 
     def inverse_transform(self, X):
         """Return ``X`` validated: denoised data already lives in feature space.

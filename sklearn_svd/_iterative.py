@@ -31,6 +31,7 @@ class CentredOperator:
     """
 
     def __init__(self, X, mean):
+        # ``mean``: the column means of ``X``, or zeros for an uncentred operator.
         if sp.issparse(X):
             X = X.tocsr() if X.shape[0] >= X.shape[1] else X.tocsc()
         self.X = X
@@ -139,10 +140,8 @@ class CentredOperator:
         """``||X_c||_F^2`` in float64 (the total variance times the degrees of freedom)."""
         if self.sparse:
             data = self.X.data.astype(np.float64)
-            sums = np.asarray(self.X.sum(axis=0, dtype=np.float64)).ravel()
-            n = self.shape[0]
-            # sum (x - mu)^2 = sum x^2 - 2 mu . sums + n |mu|^2, with sums = n mu
-            return float(data @ data - 2 * self.mean @ sums + n * self.mean @ self.mean)
+            # sum (x - mu)^2 = sum x^2 - n |mu|^2, as mu is the column mean (or 0)
+            return float(data @ data - self.shape[0] * self.mean @ self.mean)
         total = 0.0
         for _, block, mean in self._chunks(self.step):
             if mean is not None:
