@@ -16,8 +16,9 @@ import pytest
 import scipy.linalg
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 
-from sklearn_svd import ConditioningWarning
+from sklearn_svd import ConditioningWarning, _scatter
 from sklearn_svd._engine import decompose, resolve_solver, top_eigh
 from sklearn_svd._scatter import ScatterStats, gram_stats, scatter_stats
 
@@ -163,6 +164,48 @@ def test_scatter_stats_without_cancellation(offset):
     assert_allclose(gram, Wc @ Wc.T, rtol=1e-9, atol=1e-9 * np.trace(Wc @ Wc.T))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scatter_stats_same_for_any_thread_count(dtype):
+    # The fused pass runs its row segments in threads; the segments depend on the
+    # shape only, so the statistics are bitwise identical with one thread or several.
+    # (The offset makes both dtypes shift their chunks: the segmented path.)
+    X = np.random.default_rng(6).standard_normal((30_000, 40)).astype(dtype) + 100
+    with threadpool_limits(limits=1, user_api="blas"):
+        serial = scatter_stats(X)
+    with threadpool_limits(limits=2, user_api="blas"):
+        threaded = scatter_stats(X)
+    assert_array_equal(threaded.scatter, serial.scatter)
+    assert_array_equal(threaded.mean, serial.mean)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scatter_stats_drifting_data(dtype, monkeypatch):
+    # Sorted data: the first chunk (4096 rows here) holds the low group, so its mean,
+    # the first pivot, is ~3 sigma from the overall mean. The float32 guard rejects
+    # that pass (ratio ~9 > 4) and redoes it about the mean just found; the float64
+    # guard accepts it (3 bits of 53 cancel).
+    rng = np.random.default_rng(7)
+    Z = rng.standard_normal((40_000, 128))
+    X = (Z + np.where(np.arange(len(Z)) < 4000, 0.0, 1e3)[:, None]).astype(dtype)
+    passes = []
+    about_pivot = _scatter._about_pivot
+
+    def counted(X, pivot, owner):
+        passes.append(pivot)
+        return about_pivot(X, pivot, owner)
+
+    monkeypatch.setattr(_scatter, "_about_pivot", counted)
+    stats = scatter_stats(X)
+    assert len(passes) == (1 if dtype == np.float64 else 2)
+    X64 = X.astype(np.float64)
+    Xc = X64 - X64.mean(0)
+    ref = Xc.T @ Xc
+    # float32: each entry is rounded at ~500 x its spread, ~3e-5 relative to the scatter
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    assert_allclose(stats.mean, X64.mean(0), rtol=rtol)
+    assert_allclose(stats.scatter, ref, rtol=rtol)
+
+
 def test_top_eigh_paths_agree():
     rng = np.random.default_rng(5)
     G = rng.standard_normal((800, 1000))
@@ -236,8 +279,14 @@ def _peak(f):
 
 def test_memory():
     X = np.random.default_rng(9).standard_normal((40_000, 100))
-    # covariance_eigh: O(d^2 + chunk), never a copy of X (2 MiB chunks here)
-    assert _peak(lambda: decompose(X, 10, solver="covariance_eigh")) < 0.1 * X.nbytes
+    # covariance_eigh: O(d^2 + chunk) per thread, never a copy of X (2 MiB chunks
+    # here, at most 2 threads in flight on CI), and independent of n
+    with threadpool_limits(limits=2, user_api="blas"):
+        peak = _peak(lambda: decompose(X, 10, solver="covariance_eigh"))
+        X4 = np.vstack([X] * 4)
+        peak4 = _peak(lambda: decompose(X4, 10, solver="covariance_eigh"))
+    assert peak < 0.2 * X.nbytes
+    assert peak4 < 1.2 * peak
     # full, copy=False: no centred copy, only LAPACK's factors (U is n x d = X's size)
     Y = X.copy()
     with_copy = _peak(lambda: decompose(Y, 10, solver="full"))
