@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from ._compat import svd_flip
 from ._iterative import CentredOperator, arpack_svd, randomized_svd
 from ._scatter import (
-    column_blocks,
+    centred_column_blocks,
     column_sums,
     gram_stats,
     scatter_stats,
@@ -316,7 +316,12 @@ def top_eigh(A, k, random_state=None):
     if 5 * k < m:
         v0 = check_random_state(random_state).uniform(-1, 1, m)
         try:
-            w, V = eigsh(A, k=k, which="LA", v0=v0, tol=0, ncv=min(m, max(2 * k + 1, 20)))
+            # single-threaded: matrix-vector products and ARPACK's small dense steps
+            # gain nothing from threads, and with them ran 2x slower (spinning pools)
+            with single_threaded_blas():
+                w, V = eigsh(
+                    A, k=k, which="LA", v0=v0, tol=0, ncv=min(m, max(2 * k + 1, 20))
+                )
             order = np.argsort(w)[::-1]
             return np.clip(w[order], 0, None), V[:, order], None
         except ArpackNoConvergence:
@@ -379,9 +384,8 @@ def _covariance_eigh(X, k, center, random_state, owner):
     Vt = np.empty((U.shape[1], d))
     Ut = U.T.astype(X.dtype)
     if exact_centring:
-        for start, block in column_blocks(X):
-            stop = start + block.shape[1]
-            Vt[:, start:stop] = Ut @ (block - mean[start:stop].astype(X.dtype))
+        for start, centred in centred_column_blocks(X, mean):
+            Vt[:, start : start + centred.shape[1]] = Ut @ centred
     else:
         Vt[:] = (X.T @ Ut.T).T if sparse else Ut @ X
         Vt -= np.outer(U.sum(axis=0), mean)
