@@ -200,7 +200,7 @@ def _about_pivot(X, pivot, owner):
     Otherwise, and for float32 always, the rows are cut into at most
     :data:`N_SEGMENTS` segments, fixed by the shape alone so that the result does not
     depend on the number of threads. Segments run in threads, each with a
-    single-threaded BLAS (:func:`map_segments`): on small ``d`` the per-chunk products
+    single-threaded BLAS (:func:`sum_segments`): on small ``d`` the per-chunk products
     are too small for BLAS's own threads to pay.
     """
     n, d = X.shape
@@ -212,10 +212,7 @@ def _about_pivot(X, pivot, owner):
     per_segment = -(-n_chunks // n_segments) * rows
     shift = None if pivot is None else pivot.astype(X.dtype)
     segments = [(start, min(start + per_segment, n)) for start in range(0, n, per_segment)]
-    parts = map_segments(partial(_segment_products, X, shift, rows), segments)
-    total = parts[0]
-    for part in parts[1:]:
-        total += part
+    total = sum_segments(partial(_segment_products, X, shift, rows), segments)
     products = np.ascontiguousarray(total[:d, :d])
     return _corrected(X, total[d, :d], products, shift, owner)
 
@@ -265,24 +262,32 @@ def single_threaded_blas():
     return _blas_controller().limit(limits=1)
 
 
-def map_segments(func, segments):
-    """``[func(start, stop) for each segment]``, in threads when that pays.
+def sum_segments(func, segments):
+    """``func(*segments[0]) + func(*segments[1]) + ...``, added in segment order.
 
     With more than one segment and a BLAS allowed more than one thread, the segments
     run in that many Python threads (numpy releases the GIL in its loops and BLAS
     calls), each BLAS call single-threaded for the duration: 2 threads on 2 cores
-    made the fused pass about 1.6x faster than one loop with a threaded BLAS.
-    The result list is in segment order whatever the number of threads.
+    made the fused pass about 1.6x faster than one loop with a threaded BLAS. Parts
+    are added as they arrive, in order, so only a few are held at a time and the sum
+    does not depend on the number of threads.
     """
     if len(segments) == 1:
-        return [func(*segments[0])]
-    blas = _blas_controller()
-    libraries = blas.info()
+        return func(*segments[0])
+    libraries = _blas_controller().info()
     n_threads = min([len(segments)] + [lib["num_threads"] for lib in libraries])
     if n_threads <= 1 or not libraries:
-        return [func(*segment) for segment in segments]
+        parts = (func(*segment) for segment in segments)
+        return _ordered_sum(parts)
     with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
-        return list(pool.map(lambda segment: func(*segment), segments))
+        return _ordered_sum(pool.map(lambda segment: func(*segment), segments))
+
+
+def _ordered_sum(parts):
+    total = next(parts)
+    for part in parts:
+        total += part
+    return total
 
 
 def _corrected(X, sums, products, shift, owner):
