@@ -280,12 +280,12 @@ def _peak(f):
 def test_memory():
     X = np.random.default_rng(9).standard_normal((40_000, 100))
     # covariance_eigh: O(d^2 + chunk) per thread, never a copy of X (2 MiB chunks
-    # here, at most 2 threads in flight on CI), and independent of n
+    # here; with 2 BLAS threads, 4 threads in flight: ~0.27 X), and independent of n
     with threadpool_limits(limits=2, user_api="blas"):
         peak = _peak(lambda: decompose(X, 10, solver="covariance_eigh"))
         X4 = np.vstack([X] * 4)
         peak4 = _peak(lambda: decompose(X4, 10, solver="covariance_eigh"))
-    assert peak < 0.2 * X.nbytes
+    assert peak < 0.35 * X.nbytes
     assert peak4 < 1.2 * peak
     # full, copy=False: no centred copy, only LAPACK's factors (U is n x d = X's size)
     Y = X.copy()
