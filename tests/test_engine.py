@@ -178,6 +178,21 @@ def test_scatter_stats_same_for_any_thread_count(dtype):
     assert_array_equal(threaded.mean, serial.mean)
 
 
+def test_scatter_stats_respects_a_single_thread_limit(monkeypatch):
+    # A user who limits BLAS to one thread (say, to run fits in parallel processes)
+    # gets one loop: no thread pool is started.
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a thread pool was started under a 1-thread limit")
+
+    monkeypatch.setattr(_scatter, "ThreadPoolExecutor", no_pool)
+    X = np.random.default_rng(8).standard_normal((30_000, 40)).astype(np.float32) + 100
+    with threadpool_limits(limits=1, user_api="blas"):
+        stats = scatter_stats(X)
+    X64 = X.astype(np.float64)
+    Xc = X64 - X64.mean(0)
+    assert_allclose(stats.scatter, Xc.T @ Xc, rtol=1e-5, atol=1e-6 * np.trace(Xc.T @ Xc))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scatter_stats_drifting_data(dtype, monkeypatch):
     # Sorted data: the first chunk (4096 rows here) holds the low group, so its mean,
