@@ -164,6 +164,13 @@ def test_scatter_stats_without_cancellation(offset):
     assert_allclose(gram, Wc @ Wc.T, rtol=1e-9, atol=1e-9 * np.trace(Wc @ Wc.T))
 
 
+def _exact_scatter(X):
+    """Mean and centred scatter of ``X`` from an explicitly centred float64 copy."""
+    X64 = X.astype(np.float64)
+    Xc = X64 - X64.mean(0)
+    return X64.mean(0), Xc.T @ Xc
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scatter_stats_same_for_any_thread_count(dtype):
     # The fused pass runs its row segments in threads; the segments depend on the
@@ -188,9 +195,8 @@ def test_scatter_stats_respects_a_single_thread_limit(monkeypatch):
     X = np.random.default_rng(8).standard_normal((30_000, 40)).astype(np.float32) + 100
     with threadpool_limits(limits=1, user_api="blas"):
         stats = scatter_stats(X)
-    X64 = X.astype(np.float64)
-    Xc = X64 - X64.mean(0)
-    assert_allclose(stats.scatter, Xc.T @ Xc, rtol=1e-5, atol=1e-6 * np.trace(Xc.T @ Xc))
+    _, ref = _exact_scatter(X)
+    assert_allclose(stats.scatter, ref, rtol=1e-5, atol=1e-6 * np.trace(ref))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -212,12 +218,10 @@ def test_scatter_stats_drifting_data(dtype, monkeypatch):
     monkeypatch.setattr(_scatter, "_about_pivot", counted)
     stats = scatter_stats(X)
     assert len(passes) == (1 if dtype == np.float64 else 2)
-    X64 = X.astype(np.float64)
-    Xc = X64 - X64.mean(0)
-    ref = Xc.T @ Xc
+    mean, ref = _exact_scatter(X)
     # float32: each entry is rounded at ~500 x its spread, ~3e-5 relative to the scatter
     rtol = 1e-12 if dtype == np.float64 else 1e-5
-    assert_allclose(stats.mean, X64.mean(0), rtol=rtol)
+    assert_allclose(stats.mean, mean, rtol=rtol)
     assert_allclose(stats.scatter, ref, rtol=rtol)
 
 
