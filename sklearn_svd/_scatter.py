@@ -213,8 +213,7 @@ def _about_pivot(X, pivot, owner):
     shift = None if pivot is None else pivot.astype(X.dtype)
     segments = [(start, min(start + per_segment, n)) for start in range(0, n, per_segment)]
     total = sum_segments(partial(_segment_products, X, shift, rows), segments)
-    products = np.ascontiguousarray(total[:d, :d])
-    return _corrected(X, total[d, :d], products, shift, owner)
+    return _corrected(X, total[d, :d], total[:d, :d], shift, owner)
 
 
 def _segment_products(X, shift, rows, start, stop):
@@ -302,10 +301,16 @@ def _corrected(X, sums, products, shift, owner):
     if not (np.isfinite(raw_diag).all() and np.isfinite(sums).all()):
         raise_nonfinite(X, owner=owner)
     r = sums / n
-    products -= np.outer(r, r * n)
+    _subtract_outer(products, r, r * n)
     base = np.zeros(d) if shift is None else shift.astype(np.float64)
     stats = ScatterStats(n, base + r, products)
     return stats, _accept(raw_diag, np.diag(products), X.dtype)
+
+
+def _subtract_outer(A, x, y, block=256):
+    """``A -= outer(x, y)`` in place, by strips of rows (no ``d x d`` temporary)."""
+    for lo in range(0, A.shape[0], block):
+        A[lo : lo + block] -= np.outer(x[lo : lo + block], y)
 
 
 def gram_stats(X, *, center=True, owner="this estimator"):
