@@ -8,11 +8,20 @@ peak), and the accuracy of each against LAPACK's SVD of the explicitly centred f
 data: the largest relative error of the top-k singular values and the sine of the
 largest principal angle between the top-k right singular subspaces.
 
+Each timed fit starts after an idle gap (``--gap``, 0.25 s by default). After a
+threaded call, OpenBLAS keeps its worker threads spinning for about 0.1 s; on a 2-core
+machine a fit that starts inside that window runs on what the spinners leave (our
+200000 x 100 float32 pass took 45 ms idle and 62-71 ms right after a BLAS call). Fits
+run back to back would charge each estimator for the threads the other left behind,
+and not symmetrically: ours leaves none (its small LAPACK calls run single-threaded),
+scikit-learn's do. ``--gap 0`` measures back to back.
+
 Usage::
 
     python benchmarks/compare.py            # the issue's shapes (several minutes)
     python benchmarks/compare.py --quick    # small shapes, for CI
     python benchmarks/compare.py --offset 1e6   # data with a large common offset
+    python benchmarks/compare.py --gap 0        # fits back to back
 """
 
 import argparse
@@ -128,8 +137,9 @@ def peak_memory(make_x, make_est):
     return queue.get() if proc.exitcode == 0 else float("nan")
 
 
-def fit_seconds(lib, solver, X):
+def fit_seconds(lib, solver, X, gap=0.0):
     est = make_estimator(lib, solver)
+    time.sleep(gap)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -137,8 +147,9 @@ def fit_seconds(lib, solver, X):
     return time.perf_counter() - start, est
 
 
-def time_pair(ours_solver, skl_solver, X, repeats, run_skl=True):
-    """Median fit times of ours and sklearn's, runs interleaved after one warm-up each.
+def time_pair(ours_solver, skl_solver, X, repeats, run_skl=True, gap=0.0):
+    """Median fit times of ours and sklearn's, runs interleaved after one warm-up each,
+    each fit after ``gap`` idle seconds.
 
     Interleaving exposes both to the same background load on a shared machine.
     """
@@ -147,7 +158,7 @@ def time_pair(ours_solver, skl_solver, X, repeats, run_skl=True):
     fitted = {}
     for i in range(repeats + 1):
         for lib, solver in libs if i % 2 else libs[::-1]:
-            elapsed, fitted[lib] = fit_seconds(lib, solver, X)
+            elapsed, fitted[lib] = fit_seconds(lib, solver, X, gap)
             if i:  # round 0 is the warm-up
                 times[lib].append(elapsed)
     medians = {lib: statistics.median(t) for lib, t in times.items()}
@@ -162,6 +173,9 @@ def main():
     parser.add_argument(
         "--mean-scale", type=float, default=1.0, help="spread of the column means (1)"
     )
+    parser.add_argument(
+        "--gap", type=float, default=0.25, help="idle seconds before each timed fit"
+    )
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--only", default=None, help="run only cases whose name matches")
     args = parser.parse_args()
@@ -173,7 +187,8 @@ def main():
     )
     print(
         f"k = {K}, offset = {args.offset:g}, mean scale = {args.mean_scale:g}, median of "
-        f"{args.repeats} interleaved fits after a warm-up; ratio = ours / sklearn; "
+        f"{args.repeats} interleaved fits after a warm-up, each after {args.gap:g} s "
+        "idle; ratio = ours / sklearn; "
         "mem = peak extra memory / size of X"
     )
     print(header)
@@ -187,7 +202,7 @@ def main():
             for pair, ours_solver, skl_solver in PAIRS:
                 run_skl = not (name == "wide" and skl_solver == "covariance_eigh")
                 medians, fitted = time_pair(
-                    ours_solver, skl_solver, X, args.repeats, run_skl
+                    ours_solver, skl_solver, X, args.repeats, run_skl, args.gap
                 )
                 t_ours, est_ours = medians["ours"], fitted["ours"]
                 if run_skl:
