@@ -148,7 +148,7 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
             raise_nonfinite(X, owner=owner)
         return ScatterStats(n, np.zeros(d), scatter)
 
-    probe = X[: _chunk_rows(X)]
+    probe = X[: _probe_size(X)]
     with np.errstate(invalid="ignore", over="ignore"):
         pivot = np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
         probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
@@ -163,6 +163,15 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
             return stats
         pivot = stats.mean
     return stats  # pragma: no cover (a pivot at the mean leaves nothing to cancel)
+
+
+def _probe_size(X):
+    """Rows of ``X`` read to choose the pivot: about CHUNK_BYTES, at least 64.
+
+    The probe only estimates, column by column, how much the correction about 0
+    would cancel (the full pass checks it again), so it need not be a whole chunk.
+    """
+    return max(CHUNK_BYTES // (X.shape[1] * X.itemsize), 64)
 
 
 def _chunk_rows(X):
@@ -217,7 +226,9 @@ def _about_pivot(X, pivot, owner):
     shift = None if pivot is None else pivot.astype(X.dtype)
     segments = [(start, min(start + per_segment, n)) for start in range(0, n, per_segment)]
     total = sum_segments(partial(_segment_products, X, shift, rows), segments)
-    return _corrected(X, total[d, :d], total[:d, :d], shift, owner)
+    # contiguous: matrix-vector products with the strided view ran 7x slower
+    products = np.ascontiguousarray(total[:d, :d])
+    return _corrected(X, total[d, :d], products, shift, owner)
 
 
 def _segment_products(X, shift, rows, start, stop):
@@ -322,7 +333,8 @@ def gram_stats(X, *, center=True, owner="this estimator"):
 
     The ``n x n`` counterpart of :func:`scatter_stats` for ``n < d``: the raw product
     ``X X^T`` corrected for the mean, with the same cancellation guard (on the row
-    norms), and otherwise blocks of columns, each centred exactly on its own means.
+    norms), and otherwise blocks of columns, each centred in one pass
+    (:func:`_centred_gram`).
 
     Returns
     -------
@@ -334,7 +346,7 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     n, d = X.shape
     mean = column_sums(X, owner=owner) / n if center else np.zeros(d)
     if center and not _probe_accepts_raw_gram(X, mean):
-        return mean, _centred_gram(X, mean), True
+        return (*_centred_gram(X, mean), True)
     raw = np.asarray(X @ X.T, dtype=np.float64)  # numpy calls BLAS syrk
     raw_diag = np.diag(raw).copy()
     if not np.isfinite(raw_diag).all():
@@ -348,13 +360,13 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     raw += mean @ mean
     if _accept(raw_diag, np.diag(raw), X.dtype):
         return mean, raw, False
-    return mean, _centred_gram(X, mean), True
+    return (*_centred_gram(X, mean), True)
 
 
 def _probe_accepts_raw_gram(X, mean):
     """Whether the first block of columns says the raw Gram product would pass the
     cancellation guard (row by row), so that a doomed product is not formed at all."""
-    start, centred = next(centred_column_blocks(X, mean))
+    start, centred = next(centred_column_blocks(X, mean, _probe_size(X.T)))
     raw = X[:, start : start + centred.shape[1]]
     raw = np.einsum("ij,ij->i", raw, raw, dtype=np.float64)
     centred = np.einsum("ij,ij->i", centred, centred, dtype=np.float64)
@@ -362,15 +374,35 @@ def _probe_accepts_raw_gram(X, mean):
 
 
 def _centred_gram(X, mean):
-    """The Gram matrix from blocks of columns, each centred exactly in cache."""
-    n = X.shape[0]
-    gram = np.zeros((n, n))
-    for _, centred in centred_column_blocks(X, mean):
-        # Correct for the rounding of the mean in X's dtype (float32 at a large offset).
-        r = np.add.reduce(centred, axis=0, dtype=np.float64) / n
-        centred -= r.astype(X.dtype)
-        gram += centred @ centred.T  # numpy calls BLAS syrk
-    return gram
+    """The mean, refined, and the Gram matrix from blocks of columns, each centred in
+    one pass.
+
+    The column sums behind ``mean`` are inexact in float32 (a float32 ``gemv`` per
+    block of rows), and the mean is rounded to ``X``'s dtype for the subtraction, so a
+    block ``c = X[:, cols] - mean`` keeps a residual mean ``r``; at an offset of 1e4 in
+    float32, ignoring it cost three digits of the Gram matrix. ``r`` is summed from
+    the centred values, which are small, so a ``gemv`` in ``X``'s dtype gets it to
+    about ``u`` times the spread. It goes into the block as an extra last row, so the
+    block's one ``syrk`` also gives ``c r`` and ``r . r``, and with the sums ``G`` of
+    those products ``X_c X_c^T = G_cc - G_cr 1^T - 1 G_cr^T + G_rr 1 1^T``: ``r`` is
+    small, so the correction cancels nothing.
+    """
+    n, d = X.shape
+    ones = np.ones(n, dtype=X.dtype)
+    residual = np.empty(d)
+    products = np.zeros((n + 1, n + 1))
+    for start, block in centred_column_blocks(X, mean, extra_row=True):
+        block[n] = ones @ block[:n]  # BLAS gemv
+        block[n] /= n
+        residual[start : start + block.shape[1]] = block[n]
+        products += block @ block.T  # numpy calls BLAS syrk
+    cr = products[n, :n]
+    # contiguous: matrix-vector products with the strided view ran 7x slower
+    gram = np.ascontiguousarray(products[:n, :n])
+    gram -= cr[:, None]
+    gram -= cr[None, :]
+    gram += products[n, n]
+    return mean.astype(X.dtype) + residual, gram
 
 
 def sparse_column_sums(X, *, owner="this estimator"):
@@ -415,19 +447,22 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
     return mean, gram, False
 
 
-def centred_column_blocks(X, mean):
+def centred_column_blocks(X, mean, cols=None, *, extra_row=False):
     """Yield ``(start, X[:, start:stop] - mean[start:stop])`` as C-contiguous blocks.
 
-    The blocks have as many columns as :func:`_chunk_rows` gives rows to ``X.T``: the
-    products of the wide path rewrite an ``n x n`` accumulator per block. Each block
-    is centred in one pass into a reused buffer, so it is valid only until the next
-    one is yielded.
+    ``mean`` is rounded to the dtype of ``X`` first. The blocks have ``cols`` columns;
+    by default as many as :func:`_chunk_rows` gives rows to ``X.T``, since the products
+    of the wide path rewrite an ``n x n`` accumulator per block. Each block is centred
+    in one pass into a reused buffer, so it is valid only until the next one is
+    yielded. With ``extra_row``, each block has one more row, left for the caller.
     """
     n, d = X.shape
-    cols = _chunk_rows(X.T)
-    flat = np.empty(n * min(cols, d), dtype=X.dtype)
+    cols = min(_chunk_rows(X.T) if cols is None else cols, d)
+    height = n + extra_row
+    flat = np.empty(height * cols, dtype=X.dtype)
     shift = mean.astype(X.dtype)
     for start in range(0, d, cols):
         stop = min(start + cols, d)
-        block = flat[: n * (stop - start)].reshape(n, stop - start)
-        yield start, np.subtract(X[:, start:stop], shift[start:stop], out=block)
+        block = flat[: height * (stop - start)].reshape(height, stop - start)
+        np.subtract(X[:, start:stop], shift[start:stop], out=block[:n])
+        yield start, block
