@@ -9,9 +9,10 @@ It forms the product about a pivot ``p`` and corrects for the mean afterwards:
 leading digits when ``r`` is large against the spread, so the result is accepted only when,
 column by column, the uncorrected diagonal exceeds the corrected one by a bounded factor
 (see :func:`_max_cancellation`). The pivot is 0 when the mean is small against the
-spread (no copy: chunk products of the rows of ``X`` as they are), otherwise the mean of
-the first chunk, each chunk shifted while it sits in cache. Either way the pass runs in
-threads over segments of rows. ``X^T X - n mu mu^T`` with a large offset is never accepted.
+spread (no copy: chunk products of the rows of ``X`` as they are), otherwise the mean
+of the first rows (about one chunk), each chunk shifted while it sits in cache. Either
+way the pass runs in threads over segments of rows. ``X^T X - n mu mu^T`` with a large
+offset is never accepted.
 
 :class:`ScatterStats` merges exactly (Chan et al.'s pairwise update,
 :meth:`ScatterStats.merge`), so streaming and distributed fitting reuse the same
@@ -132,9 +133,9 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
 
     Method: one pass (:func:`_about_pivot`) forms ``sum (x - p)(x - p)^T`` about a
     pivot ``p`` and corrects it by ``n r r^T``, ``r`` the mean of ``x - p``. The pivot
-    is 0 when the first chunk says the mean is small against the spread (no copy at
-    all). Otherwise it is the first
-    chunk's mean, and each chunk is shifted while it sits in cache (the fused pass).
+    is 0 when the first rows say the mean is small against the spread (no copy at
+    all). Otherwise it is the mean of those rows, and each chunk is shifted while it
+    sits in cache (the fused pass).
     If the data drifts so far that the correction cancels more than the guard
     accepts, a last pass uses the mean just found. Extra memory:
     ``O(d^2 + chunk * d)`` per thread, never a copy of ``X``.
@@ -390,18 +391,20 @@ def _centred_gram(X, mean):
     n, d = X.shape
     ones = np.ones(n, dtype=X.dtype)
     residual = np.empty(d)
-    products = np.zeros((n + 1, n + 1))
+    gram = np.zeros((n, n))
+    cr = np.zeros(n)
+    rr = 0.0
     for start, block in centred_column_blocks(X, mean, extra_row=True):
         block[n] = ones @ block[:n]  # BLAS gemv
         block[n] /= n
         residual[start : start + block.shape[1]] = block[n]
-        products += block @ block.T  # numpy calls BLAS syrk
-    cr = products[n, :n]
-    # contiguous: matrix-vector products with the strided view ran 7x slower
-    gram = np.ascontiguousarray(products[:n, :n])
+        product = block @ block.T  # numpy calls BLAS syrk
+        gram += product[:n, :n]
+        cr += product[n, :n]
+        rr += float(product[n, n])
     gram -= cr[:, None]
     gram -= cr[None, :]
-    gram += products[n, n]
+    gram += rr
     return mean.astype(X.dtype) + residual, gram
 
 
