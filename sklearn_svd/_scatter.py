@@ -381,7 +381,7 @@ def _centred_gram(X, mean):
     The column sums behind ``mean`` are inexact in float32 (a float32 ``gemv`` per
     block of rows), and the mean is rounded to ``X``'s dtype for the subtraction, so a
     block ``c = X[:, cols] - mean`` keeps a residual mean ``r``; at an offset of 1e4 in
-    float32, ignoring it cost three digits of the Gram matrix. ``r`` is summed from
+    float32, ignoring it cost two digits of the Gram matrix. ``r`` is summed from
     the centred values, which are small, so a ``gemv`` in ``X``'s dtype gets it to
     about ``u`` times the spread. It goes into the block as an extra last row, so the
     block's one ``syrk`` also gives ``c r`` and ``r . r``, and with the sums ``G`` of
