@@ -402,6 +402,7 @@ def _centred_gram(X, mean):
         gram += product[:n, :n]
         cr += product[n, :n]
         rr += float(product[n, n])
+        del product  # or two n x n products are alive while the next is formed
     gram -= cr[:, None]
     gram -= cr[None, :]
     gram += rr
