@@ -39,7 +39,7 @@ from sklearn.utils import check_random_state
 from ._compat import svd_flip
 from ._iterative import CentredOperator, arpack_svd, randomized_svd
 from ._scatter import (
-    CHUNK_BYTES,
+    cache_rows,
     centred_column_blocks,
     column_sums,
     gram_stats,
@@ -385,10 +385,9 @@ def _covariance_eigh(X, k, center, random_state, owner):
     Vt = np.empty((U.shape[1], d))
     Ut = U.T.astype(X.dtype)
     if exact_centring:
-        # blocks of about CHUNK_BYTES, centred in cache: the 10 or so rows of U^T
-        # rewrite nothing large, unlike the Gram product's blocks
-        cols = max(CHUNK_BYTES // (n * X.itemsize), 64)
-        for start, centred in centred_column_blocks(X, mean, cols):
+        # blocks centred in cache: the 10 or so rows of U^T rewrite nothing large,
+        # unlike the Gram product's blocks
+        for start, centred in centred_column_blocks(X, mean, cache_rows(X.T)):
             Vt[:, start : start + centred.shape[1]] = Ut @ centred
     else:
         Vt[:] = (X.T @ Ut.T).T if sparse else Ut @ X

@@ -149,7 +149,7 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
             raise_nonfinite(X, owner=owner)
         return ScatterStats(n, np.zeros(d), scatter)
 
-    probe = X[: _probe_size(X)]
+    probe = X[: cache_rows(X)]
     with np.errstate(invalid="ignore", over="ignore"):
         pivot = np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
         probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
@@ -166,11 +166,13 @@ def scatter_stats(X, *, center=True, owner="this estimator"):
     return stats  # pragma: no cover (a pivot at the mean leaves nothing to cancel)
 
 
-def _probe_size(X):
-    """Rows of ``X`` read to choose the pivot: about CHUNK_BYTES, at least 64.
+def cache_rows(X):
+    """Rows of ``X`` that fill about CHUNK_BYTES (at least 64): a block that stays in
+    cache.
 
-    The probe only estimates, column by column, how much the correction about 0
-    would cancel (the full pass checks it again), so it need not be a whole chunk.
+    Used where no large accumulator is rewritten per block: the probes that choose the
+    pivot (they only estimate how much a correction would cancel, and the full pass
+    checks it again) and, on ``X.T``, the recovery of ``V`` on the wide path.
     """
     return max(CHUNK_BYTES // (X.shape[1] * X.itemsize), 64)
 
@@ -371,7 +373,7 @@ def gram_stats(X, *, center=True, owner="this estimator"):
 def _probe_accepts_raw_gram(X, mean):
     """Whether the first block of columns says the raw Gram product would pass the
     cancellation guard (row by row), so that a doomed product is not formed at all."""
-    start, centred = next(centred_column_blocks(X, mean, _probe_size(X.T)))
+    start, centred = next(centred_column_blocks(X, mean, cache_rows(X.T)))
     raw = X[:, start : start + centred.shape[1]]
     raw = np.einsum("ij,ij->i", raw, raw, dtype=np.float64)
     centred = np.einsum("ij,ij->i", centred, centred, dtype=np.float64)

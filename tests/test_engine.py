@@ -220,10 +220,11 @@ def test_scatter_stats_respects_a_single_thread_limit(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_scatter_stats_drifting_data(dtype, monkeypatch):
-    # Sorted data: the first chunk (4096 rows here) holds the low group, so its mean,
-    # the first pivot, is ~3 sigma from the overall mean. The float32 guard rejects
-    # that pass (ratio ~9 > 4) and redoes it about the mean just found; the float64
-    # guard accepts it (3 bits of 53 cancel).
+    # Sorted data: the first rows read for the pivot (2048 in float64, 4096 in float32)
+    # hold (nearly) only the low group, so their mean, the first pivot, is ~3 sigma
+    # from the overall mean. The float32 guard rejects that pass (ratio ~9 > 4) and
+    # redoes it about the mean just found; the float64 guard accepts it (3 bits of 53
+    # cancel).
     rng = np.random.default_rng(7)
     Z = rng.standard_normal((40_000, 128))
     X = (Z + np.where(np.arange(len(Z)) < 4000, 0.0, 1e3)[:, None]).astype(dtype)
