@@ -37,7 +37,8 @@ from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 from sklearn.utils import check_random_state
 
 from ._compat import svd_flip
-from ._iterative import CentredOperator, arpack_svd, randomized_svd
+from ._iterative import arpack_svd, randomized_svd
+from ._operator import CentredOperator
 from ._scatter import (
     cache_rows,
     centred_column_blocks,

@@ -24,7 +24,9 @@ Chan, Golub & LeVeque, "Algorithms for computing the sample variance: analysis a
 recommendations", The American Statistician 37(3), 1983. doi:10.1080/00031305.1983.10483115
 """
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, partial
 
@@ -273,14 +275,37 @@ def _blas_controller():
     return ThreadpoolController().select(user_api="blas")
 
 
+#: Fits in progress inside :func:`single_threaded_blas`, and the limiter that restores
+#: the thread counts found when the first of them entered.
+_single_threaded = {"depth": 0, "limiter": None}
+_single_threaded_lock = threading.Lock()
+
+
+@contextmanager
 def single_threaded_blas():
     """Context manager: every loaded BLAS runs single-threaded inside it.
 
     Besides the fused pass, small LAPACK calls use it: after a threaded BLAS call,
     OpenBLAS's idle threads keep spinning for ~0.1 s, and on a 2-core machine that
     slowed the next fit's pass by up to 1.5x. A single-threaded call leaves none.
+
+    The BLAS thread count is process-wide, so overlapping uses (fits running in
+    several Python threads) share one limit: the first to enter saves the counts and
+    sets 1, the last to leave restores them. A plain save-and-restore per use would
+    let a fit that entered while another held the limit restore 1 for good.
     """
-    return _blas_controller().limit(limits=1)
+    with _single_threaded_lock:
+        if _single_threaded["depth"] == 0:
+            _single_threaded["limiter"] = _blas_controller().limit(limits=1)
+        _single_threaded["depth"] += 1
+    try:
+        yield
+    finally:
+        with _single_threaded_lock:
+            _single_threaded["depth"] -= 1
+            if _single_threaded["depth"] == 0:
+                _single_threaded["limiter"].restore_original_limits()
+                _single_threaded["limiter"] = None
 
 
 def sum_segments(func, segments):
