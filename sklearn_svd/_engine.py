@@ -29,15 +29,17 @@ Solvers
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.sparse.linalg import ArpackNoConvergence, eigsh
+from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._compat import svd_flip
-from ._iterative import arpack_svd, randomized_svd
+from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
 from ._operator import CentredOperator
 from ._scatter import (
     cache_rows,
@@ -50,6 +52,7 @@ from ._scatter import (
     sparse_gram_stats,
     sparse_scatter_stats,
 )
+from ._validation import MagnitudeError
 
 SOLVERS = ("auto", "covariance_eigh", "full", "randomized", "arpack")
 
@@ -86,8 +89,9 @@ class SVDResult:
     mean : ndarray of shape (n_features,)
         Column means, zeros when not centring.
     n_samples : int
-    total_sum_squares : float
-        ``||X_c||_F^2``, the sum of all squared singular values.
+    total_norm : float
+        ``||X_c||_F``, the square root of the sum of all squared singular values (the
+        norm rather than its square, which overflows for data above ``1e154``).
     spectrum : ndarray of shape (min(n_samples, n_features),) or None
         Every singular value, when the solver computed them anyway.
     U : ndarray of shape (n_samples, k) or None
@@ -104,12 +108,18 @@ class SVDResult:
     components: np.ndarray
     mean: np.ndarray
     n_samples: int
-    total_sum_squares: float
+    total_norm: float
     spectrum: np.ndarray | None
     U: np.ndarray | None
     solver: str
     reason: str = ""
     rank: int | None = None
+
+    @property
+    def total_sum_squares(self):
+        """``||X_c||_F^2`` (infinite when it exceeds the float64 range)."""
+        with np.errstate(over="ignore"):
+            return float(np.float64(self.total_norm) ** 2)
 
 
 def resolve_solver(n_samples, n_features, n_components, center, sparse=False):
@@ -180,8 +190,15 @@ def decompose(
     select_rank=None,
     n_oversamples=10,
     n_iter="auto",
+    tol=None,
 ):
     """Leading singular triplets of the column-centred ``X``.
+
+    The result is scale-equivariant over the whole floating-point range: data whose
+    squares would underflow or whose sums of squares would overflow in its dtype is
+    decomposed again on a copy scaled by a power of two (exact), and the singular
+    values and mean scaled back. LAPACK scales the data itself, so ``"full"`` never
+    needs the copy.
 
     Parameters
     ----------
@@ -194,7 +211,8 @@ def decompose(
     center : bool
         Subtract the column means first (PCA) or not (truncated SVD).
     copy : bool
-        If False, the ``"full"`` solver centres ``X`` in place and LAPACK overwrites it.
+        If False, the ``"full"`` solver centres ``X`` in place and LAPACK overwrites it
+        (unless ``X`` is read-only: then it works on a copy).
     random_state : int, RandomState instance or None
         Seeds the start vector of the iterative eigensolver (results agree to working
         precision for any seed).
@@ -205,13 +223,117 @@ def decompose(
         triplets, stored in ``result.rank``. Only the kept singular values are checked
         for conditioning, so a rule that reads the whole spectrum (say, a noise
         estimate) does not force a fallback for values it then drops.
-    n_oversamples, n_iter : int, int or "auto"
-        Block size beyond ``k`` and number of Krylov iterations of ``"randomized"``.
+    n_oversamples, n_iter, tol : int, int or "auto", float or None
+        Block size beyond ``k``, most passes and residual tolerance of
+        ``"randomized"`` (see :func:`sklearn_svd._iterative.randomized_svd`).
 
     Returns
     -------
     SVDResult
     """
+    options = dict(
+        n_components=n_components,
+        solver=solver,
+        center=center,
+        copy=copy,
+        random_state=random_state,
+        owner=owner,
+        n_oversamples=n_oversamples,
+        n_iter=n_iter,
+        tol=tol,
+    )
+    try:
+        # Overflow and underflow are detected from the result (and the data rescaled),
+        # NaN and inf in X from the sums (and located): no warnings on the way.
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            result = _decompose(X, select_rank=select_rank, **options)
+        failure = None
+    except (MagnitudeError, ArpackError) as error:
+        result, failure = None, error
+    if result is not None and not _out_of_range(X, result):
+        return result
+    scale = _rescaling(X)
+    if scale == 1:
+        if failure is not None:
+            raise failure
+        return result
+
+    def scaled_rank(result):
+        return select_rank(_unscaled(result, scale))
+
+    result = _decompose(
+        _scaled(X, scale), select_rank=select_rank and scaled_rank, **options
+    )
+    return _unscaled(result, scale)
+
+
+def _out_of_range(X, result):
+    """Whether the magnitudes of ``X`` may have spoilt a Gram or iterative result:
+    non-finite values, or a mean square so small that products of entries fall
+    among the subnormal numbers, which carry fewer digits."""
+    if not (np.isfinite(result.singular_values).all() and np.isfinite(result.total_norm)):
+        return True
+    if result.solver == "full":  # LAPACK scales the data itself
+        return False
+    info = np.finfo(X.dtype)
+    return result.total_norm**2 < X.shape[0] * X.shape[1] * (info.tiny / info.eps)
+
+
+def _rescaling(X):
+    """A power of two bringing ``max |X|`` to [0.5, 1) when it lies outside the range
+    where squares stay normal and sums of squares finite; else 1."""
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0:
+        return 1.0
+    with np.errstate(invalid="ignore"):
+        amax = float(max(np.max(data), -np.min(data)))
+    if not np.isfinite(amax) or amax == 0:
+        return 1.0
+    info = np.finfo(X.dtype)
+    low = np.sqrt(info.tiny / info.eps)
+    high = np.sqrt(info.max / (16.0 * X.shape[0] * X.shape[1]))
+    if low <= amax <= high:
+        return 1.0
+    return float(np.ldexp(1.0, -np.frexp(amax)[1]))
+
+
+def _scaled(X, scale):
+    """A copy of ``X`` times ``scale`` (a power of two: exact)."""
+    if sp.issparse(X):
+        X = X.copy()
+        X.data *= X.dtype.type(scale)
+        return X
+    return np.multiply(X, X.dtype.type(scale), dtype=X.dtype)
+
+
+def _unscaled(result, scale):
+    """The result of ``decompose(X * scale)`` as that of ``decompose(X)``."""
+    dtype = result.singular_values.dtype
+    with np.errstate(over="ignore"):
+        return replace(
+            result,
+            singular_values=(result.singular_values / scale).astype(dtype),
+            mean=(result.mean / scale).astype(dtype),
+            total_norm=result.total_norm / scale,
+            spectrum=None if result.spectrum is None else result.spectrum / scale,
+        )
+
+
+def _decompose(
+    X,
+    n_components,
+    *,
+    solver,
+    center,
+    copy,
+    random_state,
+    owner,
+    select_rank,
+    n_oversamples,
+    n_iter,
+    tol,
+):
+    """:func:`decompose` at the magnitudes of ``X``."""
     n, d = X.shape
     sparse = sp.issparse(X)
     k = min(n, d) if n_components is None else n_components
@@ -225,27 +347,43 @@ def decompose(
             f"{', '.join(repr(s) for s in SPARSE_SOLVERS)}, or pass X.toarray() if it "
             "fits in memory."
         )
+    iterative = partial(
+        _iterative, X, k, center=center, random_state=random_state, owner=owner
+    )
     if chosen == "full":
         return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
     if chosen == "arpack":
-        result = _iterative(X, k, chosen, center, random_state, owner)
-        return _ranked(result, reason, select_rank)
+        return _ranked(iterative("arpack")[0], reason, select_rank)
     if chosen == "randomized":
-        result = _iterative(
-            X, k, chosen, center, random_state, owner, n_oversamples, n_iter
+        result, info = iterative(
+            "randomized", n_oversamples=n_oversamples, n_iter=n_iter, tol=tol
         )
+        if not info["converged"]:
+            message = (
+                f"randomized block Krylov did not reach tol in {info['passes']} passes "
+                f"over X (largest relative Ritz residual {info['residual']:.2g})"
+            )
+            if solver == "auto":
+                reason = f"randomized fell back to arpack: {message}"
+                return _ranked(iterative("arpack")[0], reason, select_rank)
+            warnings.warn(
+                f"{message}: the singular values may be off by up to that much. Raise "
+                "n_iter or tol, or use solver='arpack' (or 'auto').",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
     else:
         result = _covariance_eigh(X, k, center, random_state, owner)
     result = _ranked(result, reason, select_rank)
 
     # Both Gram formulations square the condition number (see the module notes).
     kept = result.singular_values[: result.rank]
-    if kept.size:
-        tol = np.sqrt(np.finfo(X.dtype).eps) * kept[0]
-        if kept[-1] < tol:
+    if kept.size and kept[0] > 0:
+        limit = np.sqrt(np.finfo(X.dtype).eps) * kept[0]
+        if kept[-1] < limit:
             message = (
                 f"singular value {kept.size} ({kept[-1]:.3g}) is below sqrt(eps) = "
-                f"{tol / kept[0]:.2g} times the largest: the {chosen} solver works on "
+                f"{limit / kept[0]:.2g} times the largest: the {chosen} solver works on "
                 "a Gram matrix, which squares the condition number and leaves it no "
                 "correct digits"
             )
@@ -254,13 +392,12 @@ def decompose(
                 return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
             if solver == "auto" and k < min(n, d):
                 reason = "randomized fell back to arpack: " + message
-                result = _iterative(X, k, "arpack", center, random_state, owner)
-                return _ranked(result, reason, select_rank)
+                return _ranked(iterative("arpack")[0], reason, select_rank)
             warnings.warn(
                 f"{message}. Use solver='full' or 'arpack' (or 'auto') for an accurate "
                 "result, or fewer components.",
                 ConditioningWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
     return result
 
@@ -271,7 +408,7 @@ def _ranked(result, reason, select_rank):
     return replace(result, reason=reason, rank=rank)
 
 
-def _finish(s, Vt, U, mean, n, total, spectrum, solver, dtype):
+def _finish(s, Vt, U, mean, n, total_norm, spectrum, solver, dtype):
     """Apply the sign convention and the output dtype: the one exit of every solver."""
     U, Vt = svd_flip(U, Vt, u_based_decision=False)
     return SVDResult(
@@ -279,7 +416,7 @@ def _finish(s, Vt, U, mean, n, total, spectrum, solver, dtype):
         components=np.ascontiguousarray(Vt, dtype=dtype),
         mean=np.asarray(mean, dtype=dtype),
         n_samples=n,
-        total_sum_squares=float(total),
+        total_norm=float(total_norm),
         spectrum=None if spectrum is None else np.asarray(spectrum, dtype=dtype),
         U=U,
         solver=solver,
@@ -334,8 +471,14 @@ def top_eigh(A, k, random_state=None):
     return np.clip(w[::-1], 0, None), V[:, ::-1], None
 
 
-def _iterative(X, k, solver, center, random_state, owner, n_oversamples=10, n_iter="auto"):
-    """Randomized or ARPACK: the top ``k`` triplets only (no whole spectrum)."""
+def _iterative(
+    X, k, solver, *, center, random_state, owner, n_oversamples=10, n_iter="auto", tol=None
+):
+    """Randomized or ARPACK: the top ``k`` triplets only (no whole spectrum).
+
+    Returns the result and the randomized solver's convergence record (None for
+    ARPACK, which converges or raises).
+    """
     n, d = X.shape
     if solver == "arpack" and not 0 < k < min(n, d):
         raise ValueError(
@@ -349,13 +492,26 @@ def _iterative(X, k, solver, center, random_state, owner, n_oversamples=10, n_it
         sums = column_sums(X, owner=owner)
     mean = sums / n if center else np.zeros(d)
     op = CentredOperator(X, mean)
-    if solver == "arpack":
+    total = np.sqrt(max(op.sq_norm(), 0.0))
+    info = {"converged": True}
+    if total == 0:
+        # Zero (or, centred, constant) data: every singular value is 0 and any
+        # orthonormal rows are singular vectors. ARPACK fails on it ("error -9").
+        U, s, Vt = None, np.zeros(k), np.eye(k, d)
+    elif solver == "arpack":
         U, s, Vt = arpack_svd(op, k, random_state=random_state)
     else:
-        U, s, Vt = randomized_svd(
-            op, k, n_oversamples=n_oversamples, n_iter=n_iter, random_state=random_state
+        U, s, Vt, info = randomized_svd(
+            op,
+            k,
+            n_oversamples=n_oversamples,
+            n_iter=n_iter,
+            tol=tol,
+            random_state=random_state,
         )
-    return _finish(s, Vt, U, mean, n, op.sq_norm(), None, solver, X.dtype)
+    return _finish(
+        s, Vt, U, getattr(op, "mean", mean), n, total, None, solver, X.dtype
+    ), info
 
 
 def _covariance_eigh(X, k, center, random_state, owner):
@@ -366,7 +522,7 @@ def _covariance_eigh(X, k, center, random_state, owner):
             stats = sparse_scatter_stats(X, center=center, owner=owner)
         else:
             stats = scatter_stats(X, center=center, owner=owner)
-        total = np.trace(stats.scatter)
+        total = np.sqrt(max(np.trace(stats.scatter), 0.0))
         w, V, spectrum = top_eigh(stats.scatter, k, random_state)
         s = np.sqrt(w)
         spectrum = None if spectrum is None else np.sqrt(spectrum)
@@ -378,7 +534,7 @@ def _covariance_eigh(X, k, center, random_state, owner):
         mean, gram, exact_centring = sparse_gram_stats(X, center=center, owner=owner)
     else:
         mean, gram, exact_centring = gram_stats(X, center=center, owner=owner)
-    total = np.trace(gram)
+    total = np.sqrt(max(np.trace(gram), 0.0))
     w, U, spectrum = top_eigh(gram, k, random_state)
     s = np.sqrt(w)
     spectrum = None if spectrum is None else np.sqrt(spectrum)
@@ -396,17 +552,8 @@ def _covariance_eigh(X, k, center, random_state, owner):
     positive = s > 0
     Vt[positive] /= s[positive, None]
     if not positive.all():
-        Vt[~positive] = _orthonormal_complement(Vt[positive], (~positive).sum(), d)
+        Vt[~positive] = orthonormal_complement(Vt[positive].T, (~positive).sum()).T
     return _finish(s, Vt, U, mean, n, total, spectrum, "covariance_eigh", X.dtype)
-
-
-def _orthonormal_complement(Vt, m, d):
-    """``m`` orthonormal rows orthogonal to the rows of ``Vt`` (a zero singular value's
-    right vector is any such direction; chosen deterministically)."""
-    Z = np.random.RandomState(0).standard_normal((d, m))
-    Z -= Vt.T @ (Vt @ Z)
-    Q, _ = np.linalg.qr(Z)
-    return Q.T
 
 
 def _centre(X, center, copy, owner):
@@ -432,6 +579,9 @@ def _centre(X, center, copy, owner):
 
 
 def _full(X, k, center, copy, owner):
+    # copy=False allows overwriting X, it does not demand it: read-only memory (a
+    # memmap, joblib's arrays for workers) is copied, as PCA does.
+    copy = copy or not X.flags.writeable
     Xc, mean = _centre(X, center, copy, owner)
     # LAPACK works in Fortran order: hand it X_c^T (a view when X_c is C-ordered) and
     # swap the factors, so overwrite_a=True really reuses the buffer.
@@ -456,5 +606,7 @@ def _full(X, k, center, copy, owner):
         )
     if transposed:
         U, Vt = Vt.T, U.T
-    total = np.sum(s.astype(np.float64) ** 2)
+    # the norm of s scaled by s_1: the sum of squares overflows above 1e154
+    s1 = float(s[0]) if s.size else 0.0
+    total = s1 * np.linalg.norm(s.astype(np.float64) / s1) if s1 > 0 else 0.0
     return _finish(s[:k], Vt[:k], U[:, :k], mean, X.shape[0], total, s, "full", X.dtype)

@@ -19,8 +19,9 @@ def raise_nonfinite(X, *, name="X", owner="this estimator"):
     n_nan = int(np.isnan(X).sum())
     n_inf = int(bad.sum()) - n_nan
     if n_nan == 0 and n_inf == 0:
-        # Every entry is finite but a sum of squares overflowed.
-        raise ValueError(
+        # Every entry is finite but a sum of squares overflowed (the engine catches
+        # this and decomposes a rescaled copy).
+        raise MagnitudeError(
             f"Input {name} is finite but too large: sums of its squares overflow to "
             f"infinity in {X.dtype}. Rescale {name} (e.g. StandardScaler) before "
             f"{owner}."
@@ -75,3 +76,7 @@ def check_rank(n_components, n_samples, n_features):
             f"min(n_samples, n_features)={bound} (n_samples={n_samples}, "
             f"n_features={n_features}). Ask for at most {bound} components."
         )
+
+
+class MagnitudeError(ValueError):
+    """Finite data whose sums of squares overflow its dtype (the engine rescales it)."""

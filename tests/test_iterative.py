@@ -15,6 +15,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_svd import ConditioningWarning, SVDDenoiser, SVDReducer
 from sklearn_svd._engine import decompose, resolve_solver
@@ -108,13 +109,12 @@ def test_deterministic_for_a_seed(solver):
 def test_randomized_iterations_trade_passes_for_accuracy():
     X = known_spectrum(3000, 400, "flat")
     _, ref_V = reference(X)
-    errors = [
-        sine(
-            decompose(X, K, solver="randomized", n_iter=q, random_state=0).components,
-            ref_V[:K],
-        )
-        for q in (0, 1, 2, 3)
-    ]
+    errors = []
+    for q in (0, 1, 2, 3):
+        # a cap below what the default tol needs: the shortfall is reported
+        with pytest.warns(ConvergenceWarning, match="did not reach tol"):
+            result = decompose(X, K, solver="randomized", n_iter=q, random_state=0)
+        errors.append(sine(result.components, ref_V[:K]))
     assert errors[0] > errors[1] > errors[2] > errors[3]
 
 
