@@ -14,11 +14,13 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
 from sklearn_svd import ConditioningWarning, _scatter
+from sklearn_svd._engine import SOLVERS as ALL_SOLVERS
 from sklearn_svd._engine import decompose, resolve_solver, top_eigh
 from sklearn_svd._scatter import ScatterStats, gram_stats, scatter_stats
 
@@ -301,11 +303,54 @@ def test_nonfinite_entries_are_located(solver, bad):
         decompose(X, 5, solver=solver)
 
 
-def test_overflow_is_reported():
+def _graded(n=1500, d=30, seed=0):
+    """Data with singular values spread over one decade (s_1 / s_d ~ 10)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)) * np.logspace(0, -1, d)
+
+
+@pytest.mark.parametrize(
+    ("solver", "sparse"),
+    [(s, False) for s in ALL_SOLVERS] + [(s, True) for s in ALL_SOLVERS if s != "full"],
+)
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [
+        (np.float32, 1e-30),
+        (np.float32, 1e-22),
+        (np.float32, 1e18),
+        (np.float32, 1e30),
+        (np.float64, 1e-300),
+        (np.float64, 1e-160),
+        (np.float64, 1e154),
+        (np.float64, 1e300),
+    ],
+)
+def test_scale_equivariant_over_the_float_range(solver, sparse, dtype, scale):
+    # Squares of these entries underflow into the subnormals or sums of squares
+    # overflow in the dtype; the engine must rescale instead of returning garbage.
+    base = _graded()
+    ref_s, ref_V = reference_svd(base)
+    X = (base * scale).astype(dtype)
+    result = decompose(sp.csr_matrix(X) if sparse else X, 5, solver=solver, random_state=0)
+    # relative to s_1: float32 rounding of the data (u = 6e-8) times s_1 / s_5 < 10
+    # and the Gram solvers' squaring; float64 far tighter
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    s = result.singular_values.astype(np.float64)
+    assert_allclose(s / scale, ref_s[:5], rtol=rtol)
+    assert_allclose(result.total_norm / scale, np.linalg.norm(ref_s), rtol=rtol)
+    assert np.abs(np.abs(result.components @ ref_V[:5].T) - np.eye(5)).max() < 100 * rtol
+
+
+def test_overflowing_sums_are_rescaled_not_refused():
     X = np.full((600, 3), 1e200)
     X[::2] *= -1
-    with pytest.raises(ValueError, match="too large"):
-        decompose(X, 2, solver="covariance_eigh")
+    X[:, 1] *= np.linspace(1, 2, 600)
+    result = decompose(X, 2, solver="covariance_eigh")
+    ref_s, _ = reference_svd(X / 1e200)
+    assert_allclose(result.singular_values / 1e200, ref_s[:2], rtol=1e-12)
+    assert result.total_sum_squares == np.inf  # beyond float64, honestly
+    assert_allclose(result.total_norm / 1e200, np.linalg.norm(ref_s), rtol=1e-12)
 
 
 def _peak(f):
