@@ -9,6 +9,7 @@ import numpy as np
 from scipy.sparse.linalg import svds
 from sklearn.utils import check_random_state
 
+from ._scatter import single_threaded_blas
 from ._validation import MagnitudeError
 
 #: Largest ratio of the basis to the block: beyond it the iteration restarts from its
@@ -138,40 +139,43 @@ def randomized_svd(op, k, *, n_oversamples=10, n_iter="auto", tol=None, random_s
             raise MagnitudeError(
                 f"The Gram products of X overflow in {op.dtype}: rescale X."
             )
-        C = basis.T @ W
-        W -= basis @ C
-        C2 = basis.T @ W  # twice is enough (Giraud et al. 2005)
-        W -= basis @ C2
-        columns.append(C + C2)
-        theta, Z = np.linalg.eigh(_tridiagonal(columns, basis.shape[1]))
-        theta, Z = theta[::-1], Z[:, ::-1]
-        scale = max(theta[0], 0.0)
-        floor = DEFLATION * eps * scale
-        block, B = _deflated(W, floor)
-        top = min(k, theta.size)
-        # residual of each Ritz pair: ||B z_last|| (z_last: its rows of the last block)
-        residual = np.linalg.norm(B @ Z[-W.shape[1] :, :top], axis=0)
-        bound = tol * np.maximum(theta[:top], 0.0) + floor
-        with np.errstate(divide="ignore", invalid="ignore"):
-            relative = np.where(residual > floor, residual / theta[:top], 0.0)
-        info["residual"] = float(np.max(relative, initial=0.0))
-        # Once the basis spans all m dimensions nothing is left: T holds G exactly.
-        block = block[:, : m - basis.shape[1]]
-        info["exhausted"] = block.shape[1] == 0
-        converged = top == k and bool(np.all(residual <= bound))
-        if converged or info["exhausted"] or info["passes"] >= max_passes:
-            info["converged"] = converged or info["exhausted"]
-            break
-        # The kept directions are far above the rounding level; one more projection
-        # removes what the QR of W left of the basis.
-        block -= basis @ (basis.T @ block)
-        block = _orthonormal(block)
-        if basis.shape[1] + block.shape[1] > MAX_BLOCKS * width:
-            # Thick restart: the best Ritz vectors, with T = diag(theta) on them.
-            keep = min(width, theta.size)
-            basis = basis @ Z[:, :keep]
-            columns = [np.diag(theta[:keep])]
-        basis = np.hstack([basis, block])
+        # The rest is small dense algebra: single-threaded, or BLAS threads left
+        # spinning by the products made each QR ~50x slower on a busy 2-core machine.
+        with single_threaded_blas():
+            C = basis.T @ W
+            W -= basis @ C
+            C2 = basis.T @ W  # twice is enough (Giraud et al. 2005)
+            W -= basis @ C2
+            columns.append(C + C2)
+            theta, Z = np.linalg.eigh(_tridiagonal(columns, basis.shape[1]))
+            theta, Z = theta[::-1], Z[:, ::-1]
+            scale = max(theta[0], 0.0)
+            floor = DEFLATION * eps * scale
+            block, B = _deflated(W, floor)
+            top = min(k, theta.size)
+            # residual of each Ritz pair: ||B z_last|| (z_last: its rows of the last block)
+            residual = np.linalg.norm(B @ Z[-W.shape[1] :, :top], axis=0)
+            bound = tol * np.maximum(theta[:top], 0.0) + floor
+            with np.errstate(divide="ignore", invalid="ignore"):
+                relative = np.where(residual > floor, residual / theta[:top], 0.0)
+            info["residual"] = float(np.max(relative, initial=0.0))
+            # Once the basis spans all m dimensions nothing is left: T holds G exactly.
+            block = block[:, : m - basis.shape[1]]
+            info["exhausted"] = block.shape[1] == 0
+            converged = top == k and bool(np.all(residual <= bound))
+            if converged or info["exhausted"] or info["passes"] >= max_passes:
+                info["converged"] = converged or info["exhausted"]
+                break
+            # The kept directions are far above the rounding level; one more projection
+            # removes what the QR of W left of the basis.
+            block -= basis @ (basis.T @ block)
+            block = _orthonormal(block)
+            if basis.shape[1] + block.shape[1] > MAX_BLOCKS * width:
+                # Thick restart: the best Ritz vectors, with T = diag(theta) on them.
+                keep = min(width, theta.size)
+                basis = basis @ Z[:, :keep]
+                columns = [np.diag(theta[:keep])]
+            basis = np.hstack([basis, block])
     order = slice(0, min(k, theta.size))
     s = np.sqrt(np.clip(theta[order], 0, None))
     Y = basis @ Z[:, order]

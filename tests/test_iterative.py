@@ -228,7 +228,7 @@ def test_arpack_needs_fewer_components_than_the_rank():
 
 
 def test_auto_policy_for_sparse_and_large_data():
-    assert resolve_solver(100_000, 20_000, 50, True, sparse=True)[0] == "randomized"
+    assert resolve_solver(100_000, 20_000, 50, True, sparse=True)[0] == "arpack"
     assert resolve_solver(5_000, 300, None, True, sparse=True)[0] == "covariance_eigh"
     assert resolve_solver(5_000, 300, 100, True, sparse=True)[0] == "covariance_eigh"
     with pytest.raises(ValueError, match="Ask for at most 2000 components"):
@@ -244,9 +244,15 @@ def test_randomized_conditioning_fallback():
     ref_s, _ = reference(X)
     with pytest.warns(ConditioningWarning, match="randomized solver works on a Gram"):
         decompose(X, 10, solver="randomized", random_state=0)
+    # few components of sparse data: ARPACK from the start
     result = decompose(X, 10, solver="auto", random_state=0)
-    assert result.solver == "arpack" and "fell back to arpack" in result.reason
+    assert result.solver == "arpack" and "fell back" not in result.reason
     assert_allclose(result.singular_values, ref_s[:10], rtol=1e-6)
+    # more (k > min(n, d) / 10): the sparse scatter, then ARPACK, never "full"
+    result = decompose(X, 20, solver="auto", random_state=0)
+    assert result.solver == "arpack"
+    assert "covariance_eigh fell back to arpack" in result.reason
+    assert_allclose(result.singular_values, ref_s[:20], rtol=1e-6)
 
 
 def test_denoiser_on_sparse_input_returns_dense():
