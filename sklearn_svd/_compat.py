@@ -5,7 +5,6 @@ A new scikit-learn release that moves one of them breaks this file only.
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
@@ -14,6 +13,5 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "check_is_fitted",
-    "svd_flip",
     "validate_data",
 ]

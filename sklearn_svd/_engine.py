@@ -38,7 +38,6 @@ from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._compat import svd_flip
 from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
 from ._operator import CentredOperator
 from ._scatter import (
@@ -413,9 +412,26 @@ def _ranked(result, reason, select_rank):
     return replace(result, reason=reason, rank=rank)
 
 
+#: Singular values closer than this many unit roundoffs (times ``s_1``, and times
+#: ``s_1 / s_i`` for the solvers that square the data) are treated as tied.
+TIE = 64
+
+
 def _finish(s, Vt, U, mean, n, total_norm, spectrum, solver, dtype):
-    """Apply the sign convention and the output dtype: the one exit of every solver."""
-    U, Vt = svd_flip(U, Vt, u_based_decision=False)
+    """Apply the basis and sign conventions and the output dtype: the one exit of
+    every solver."""
+    s = np.asarray(s, dtype=np.float64)
+    Vt = np.asarray(Vt, dtype=np.float64)
+    for lo, hi in _tied_runs(s, np.finfo(dtype).eps, solver != "full"):
+        Q = _canonical_rotation(Vt[lo:hi])
+        Vt[lo:hi] = Q.T @ Vt[lo:hi]
+        if U is not None:
+            U = U.copy() if lo == 0 or not U.flags.writeable else U
+            U[:, lo:hi] = U[:, lo:hi] @ Q.astype(U.dtype)
+    signs = _signs(Vt, np.finfo(dtype).eps)
+    Vt *= signs[:, None]
+    if U is not None:
+        U = U * signs.astype(U.dtype)
     return SVDResult(
         singular_values=np.asarray(s, dtype=dtype),
         components=np.ascontiguousarray(Vt, dtype=dtype),
@@ -426,6 +442,62 @@ def _finish(s, Vt, U, mean, n, total_norm, spectrum, solver, dtype):
         U=U,
         solver=solver,
     )
+
+
+def _signs(Vt, eps):
+    """PCA's sign convention (``svd_flip(u_based_decision=False)``): each row's
+    largest-magnitude entry positive. Entries within ``sqrt(eps)`` of the largest
+    count as tied and the first of them decides, so rounding does not flip a row whose
+    largest entries are equal in exact arithmetic (``[0.7071, -0.7071]``)."""
+    if Vt.size == 0:
+        return np.ones(Vt.shape[0])
+    mags = np.abs(Vt)
+    near = mags >= (1 - np.sqrt(eps)) * mags.max(axis=1, keepdims=True)
+    signs = np.sign(Vt[np.arange(Vt.shape[0]), np.argmax(near, axis=1)])
+    signs[signs == 0] = 1
+    return signs
+
+
+def _tied_runs(s, eps, squared):
+    """``(lo, hi)`` of each run of two or more singular values equal to within the
+    solver's accuracy (``TIE u s_1``, or ``TIE u s_1^2 / s_i`` when the solver squares
+    the data): their singular vectors are determined only as a subspace."""
+    if s.size < 2 or not s[0] > 0:
+        return []
+    tol = TIE * eps * s[0] * (s[0] / np.maximum(s[1:], eps * s[0]) if squared else 1.0)
+    tied = (s[:-1] - s[1:]) <= tol
+    runs, lo = [], None
+    for i, t in enumerate(tied):
+        if t and lo is None:
+            lo = i
+        if not t and lo is not None:
+            runs.append((lo, i + 1))
+            lo = None
+    if lo is not None:
+        runs.append((lo, s.size))
+    return runs
+
+
+def _canonical_rotation(Vt):
+    """Orthogonal ``Q`` such that the rows of ``Q^T Vt`` are a basis of the row space of
+    ``Vt`` that depends on that space only, not on the basis a solver happened to
+    return.
+
+    The rows are the projections of the coordinate axes onto the space, taken greedily
+    in index order (each the first axis whose remaining projection is at least half
+    the longest), orthonormalised in turn: column-pivoted QR, but with near-ties
+    broken by the index, which the symmetric data that produces tied singular values
+    (balanced one-hot columns) makes common.
+    """
+    r = Vt.shape[0]
+    rest = Vt.copy()  # coordinates, in the basis Vt, of what is left of each axis
+    Q = np.zeros((r, r))
+    for i in range(r):
+        norms = np.linalg.norm(rest, axis=0)
+        j = int(np.argmax(norms >= 0.5 * norms.max()))
+        Q[:, i] = rest[:, j] / norms[j]
+        rest -= np.outer(Q[:, i], Q[:, i] @ rest)
+    return np.linalg.qr(Q)[0] * np.sign(np.diag(np.linalg.qr(Q)[1]))
 
 
 def top_eigh(A, k, random_state=None):

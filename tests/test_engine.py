@@ -378,3 +378,46 @@ def test_memory():
     without = _peak(lambda: decompose(Y, 10, solver="full", copy=False))
     assert without < with_copy - 0.8 * X.nbytes
     assert not np.allclose(Y, X)  # X was used in place, as copy=False documents
+
+
+def _balanced_one_hot(n=4000, d=40, seed=0):
+    """Each row one 1, each column n / d of them: the centred data has d - 1 equal
+    singular values sqrt(n / d), so its singular vectors are a subspace only."""
+    X = np.zeros((n, d))
+    X[np.arange(n), np.random.default_rng(seed).permutation(np.arange(n) % d)] = 1
+    return X
+
+
+@pytest.mark.parametrize(
+    ("data", "k"),
+    [
+        (_balanced_one_hot(), 39),  # every tied value returned
+        # 19 tied values below 3 distinct ones
+        (
+            np.hstack(
+                [
+                    _balanced_one_hot()[:, :20],
+                    np.random.default_rng(1).normal(0, 5, (4000, 3)),
+                ]
+            ),
+            22,
+        ),
+    ],
+    ids=["one-hot", "one-hot-and-normal"],
+)
+def test_tied_singular_values_have_one_basis(data, k):
+    # Every solver, seed and input format returns the same basis of a tied subspace:
+    # the projections of the coordinate axes onto it, in index order, and PCA's signs
+    # with exactly equal entries deciding by the first index.
+    ref = decompose(data, k, solver="full")
+    ref_s, _ = reference_svd(data)
+    assert_allclose(ref.singular_values, ref_s[:k], rtol=1e-12)
+    for solver in ALL_SOLVERS:
+        for seed in (0, 1):
+            for X in (data, sp.csr_matrix(data)):
+                if sp.issparse(X) and solver == "full":
+                    continue
+                result = decompose(X, k, solver=solver, random_state=seed)
+                # ties resolved to the rounding of the tied subspace: u s_1 / gap with
+                # a gap of ~0.5 s_1 to the rest (arpack and the Gram solvers ~1e-10)
+                assert_allclose(result.components, ref.components, atol=1e-9)
