@@ -425,8 +425,7 @@ def _finish(s, Vt, U, mean, n, total_norm, spectrum, solver, dtype):
     for lo, hi in _tied_runs(s, np.finfo(dtype).eps, solver != "full"):
         Q = _canonical_rotation(Vt[lo:hi])
         Vt[lo:hi] = Q.T @ Vt[lo:hi]
-        if U is not None:
-            U = U.copy() if lo == 0 or not U.flags.writeable else U
+        if U is not None:  # the solver's own array: rotated in place
             U[:, lo:hi] = U[:, lo:hi] @ Q.astype(U.dtype)
     signs = _signs(Vt, np.finfo(dtype).eps)
     Vt *= signs[:, None]
