@@ -15,7 +15,7 @@ from ._compat import (
     check_is_fitted,
     validate_data,
 )
-from ._engine import PARTIAL_SOLVERS, SOLVERS, decompose
+from ._engine import LARGE_PRODUCT, PARTIAL_SOLVERS, SOLVERS, decompose
 from ._rank import Shape
 from ._validation import check_numeric_columns, check_rank
 
@@ -73,21 +73,63 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             ensure_min_samples=2,
             copy=False,
         )
-        if self.solver in PARTIAL_SOLVERS and self._needs_spectrum():
-            raise ValueError(
-                f"{type(self).__name__}({self._spectrum_rule()}) needs every singular "
-                f"value, which solver={self.solver!r} does not compute. Give an int "
-                f"n_components{self._partial_hint()}, or use solver='covariance_eigh', "
-                "'full' or 'auto'."
-            )
+        self._check_solver(X)
         return X
+
+    def _check_solver(self, X):
+        """Refuse, before any pass over ``X``, a solver that cannot fit this input with
+        these parameters, naming what can.
+
+        The engine has its own checks, but it knows neither the estimator's parameters
+        nor what would work instead (a denoiser needs every singular value to estimate
+        the noise); each message here names only combinations that fit ``X``.
+        """
+        n, d = X.shape
+        m = min(n, d)
+        sparse = sp.issparse(X)
+        # covariance_eigh of sparse data forms a dense m x m float64 product
+        product = f"the dense {m} x {m} product ({8 * m * m / 1e9:.2g} GB)"
+        partial = f"{self._partial_parameters()} with solver='randomized' or 'arpack'"
+        if sparse and m > LARGE_PRODUCT:
+            few = m // 10
+            partial += f" (or 'auto', which takes 'randomized' up to {few} components)"
+            whole = f"solver='covariance_eigh', which forms {product}"
+        elif sparse:
+            whole = "solver='covariance_eigh' or 'auto'"
+        else:
+            whole = "solver='covariance_eigh', 'full' or 'auto'"
+        needs = self._needs_spectrum()
+        rule = f"{type(self).__name__}({self._spectrum_rule()}) needs every singular value"
+        if sparse and self.solver == "full":
+            instead = (
+                f"{whole}, or give {partial}"
+                if needs or m > LARGE_PRODUCT
+                else "solver='auto', 'covariance_eigh', 'randomized' or 'arpack'"
+            )
+            raise TypeError(
+                "solver='full' needs dense input (LAPACK decomposes the centred array); "
+                f"for this sparse X of shape {X.shape} use {instead}, or pass "
+                "X.toarray() if it fits in memory."
+            )
+        if needs and self.solver in PARTIAL_SOLVERS:
+            raise ValueError(
+                f"{rule}, which solver={self.solver!r} does not compute. Give {partial}, "
+                f"or use {whole}."
+            )
+        if needs and self.solver == "auto" and sparse and m > LARGE_PRODUCT:
+            raise ValueError(
+                f"{rule}: for sparse input of shape {X.shape} that takes {product}, "
+                f"which solver='auto' does not form when min(n_samples, n_features) > "
+                f"{LARGE_PRODUCT}. Give {partial}, or use {whole}."
+            )
 
     def _spectrum_rule(self):
         """The parameters that make the fit read the whole spectrum, for messages."""
         return f"n_components={self.n_components!r}"
 
-    def _partial_hint(self):
-        return ""
+    def _partial_parameters(self):
+        """What a fit by a partial solver needs, for messages."""
+        return "an int n_components"
 
     def _validate_transform_input(self, X):
         check_is_fitted(self)
@@ -157,9 +199,26 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         self.explained_variance_ = explained_variance[:k].astype(X.dtype)
         self.explained_variance_ratio_ = ratio[:k].astype(X.dtype)
         rest = min(n, d) - k
-        kept = explained_variance[:k].sum()
-        self.noise_variance_ = float(max(total_var - kept, 0.0) / rest) if rest else 0.0
-        U = None if result.U is None else result.U[:, :k]
+        if rest == 0:
+            noise = 0.0
+        elif result.solver == "full" and result.spectrum is not None:
+            # LAPACK resolves each discarded singular value to about eps s_1: their mean
+            # square keeps the digits that total - kept cancels (PCA's formula), here
+            # scaled by the largest so that no s^2 overflows where s^2 / dof does not
+            discarded = result.spectrum[k:].astype(np.float64)
+            top = discarded.max()
+            noise = 0.0
+            if top > 0:
+                noise = float((top / np.sqrt(dof)) ** 2 * np.mean((discarded / top) ** 2))
+        else:
+            # A difference of two sums of squares each rounded at about max(n, d) eps
+            # relative (matrix_rank's bound): below that it is rounding, not variance.
+            discarded = total_var - explained_variance[:k].sum()
+            tol = max(n, d) * np.finfo(X.dtype).eps
+            noise = float(discarded / rest) if discarded > tol * total_var else 0.0
+        self.noise_variance_ = noise
+        # the Gram and randomized solvers return U in float64: outputs keep X's dtype
+        U = None if result.U is None else result.U[:, :k].astype(X.dtype, copy=False)
         return X, U
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -202,8 +261,69 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
         return cov
 
+    def _rounding_level(self):
+        """``max(n, d) eps``: a singular value at most this times the largest is rounding.
+
+        The bound of a backward-stable SVD on the singular values of a matrix whose
+        exact ones are zero, and the rule of ``numpy.linalg.matrix_rank``; ``eps`` is
+        that of the fitted dtype.
+        """
+        eps = np.finfo(self.components_.dtype).eps
+        return max(self.n_samples_, self.n_features_in_) * float(eps)
+
+    def _ppca(self):
+        """The probabilistic PCA model in units of its largest variance.
+
+        The covariance ``get_covariance()`` has the eigenvalues ``max(ev_i, noise)``
+        along the components and ``noise`` on their complement. The model is degenerate
+        when the smallest of them is at most ``(max(n, d) eps)^2`` times the largest
+        (the variance of a singular value at the rounding level of
+        :meth:`_rounding_level`): the covariance is then singular but for rounding, and
+        the likelihood of data in the span of the components unbounded. The test is a
+        ratio, so it holds at every scale of the data.
+
+        Returns
+        -------
+        V : ndarray of shape (n_components_, n_features), float64
+        variances : ndarray of shape (n_components_,)
+            The eigenvalues along ``V`` divided by ``scale``.
+        noise : float
+            ``noise_variance_ / scale``.
+        scale : float
+            The largest eigenvalue of the covariance.
+        """
+        check_is_fitted(self)
+        V = self.components_.astype(np.float64)
+        k, d = V.shape
+        noise = float(self.noise_variance_)
+        variances = np.maximum(self.explained_variance_.astype(np.float64), noise)
+        eigenvalues = np.append(variances, [noise] if k < d else [])
+        scale = float(eigenvalues.max())
+        tol = self._rounding_level()
+        if not scale > 0 or eigenvalues.min() / scale <= tol**2:
+            rank = ""  # the Gram solvers' small singular values are too coarse
+            if self.solver_ == "full" and self.spectrum_[0] > 0:
+                rank = f", {int(np.sum(self.spectrum_ > tol * self.spectrum_[0]))}"
+            raise ValueError(
+                f"The probabilistic PCA model of this {type(self).__name__} is "
+                f"degenerate: its smallest variance ({eigenvalues.min():.3g}; "
+                f"n_components_={k} of {d} features, noise_variance_={noise:.3g}) is at "
+                f"most (max(n_samples, n_features) * eps)^2 = {tol**2:.2g} times its "
+                f"largest ({scale:.3g}), so its covariance is singular up to rounding "
+                "and the likelihood unbounded. Keep fewer components than the numerical "
+                f"rank of the training data{rank} (its singular values above "
+                "max(n_samples, n_features) * eps times the largest), so that the "
+                "discarded components carry variance."
+            )
+        return V, variances / scale, noise / scale, scale
+
     def get_precision(self):
-        """Inverse of :meth:`get_covariance`, by the matrix inversion lemma.
+        """Inverse of :meth:`get_covariance`.
+
+        ``V^T diag(1 / lambda) V + (I - V^T V) / noise_variance_`` with
+        ``V = components_`` and ``lambda = max(explained_variance_, noise_variance_)``
+        (the eigenvalues of the covariance), evaluated in units of the largest variance
+        so that no square under- or overflows at any scale of the data.
 
         Returns
         -------
@@ -212,37 +332,29 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If the model is degenerate: a zero noise variance with fewer components
-            than features (or a zero-variance component), so the covariance is singular
-            and the likelihood unbounded.
+            If the model is degenerate: its smallest variance (``noise_variance_`` when
+            fewer components than features are kept) is at most
+            ``(max(n_samples, n_features) * eps)^2`` times its largest, the variance of a
+            singular value at the rounding level of the SVD. Its covariance is then
+            singular up to rounding and the likelihood unbounded.
         """
-        check_is_fitted(self)
-        V = self.components_.astype(np.float64)
-        d = V.shape[1]
-        noise = self.noise_variance_
-        ev = self.explained_variance_.astype(np.float64)
-        if noise <= np.finfo(np.float64).eps * max(self.total_variance_, 1e-300):
-            if V.shape[0] < d or ev.min(initial=np.inf) <= 0:
-                raise ValueError(
-                    f"The probabilistic PCA model of this {type(self).__name__} is "
-                    f"degenerate: noise_variance_ is {noise:.3g} with n_components_="
-                    f"{self.n_components_} of {d} features, so its covariance is "
-                    "singular and the likelihood unbounded. Keep fewer components than "
-                    "min(n_samples, n_features), or use a model whose discarded "
-                    "components carry variance."
-                )
-            return (V.T / ev) @ V
-        # (V^T D V + s I)^-1 = I/s - V^T (D^-1 + I/s)^-1 V / s^2, D = ev - noise
-        excess = np.maximum(ev - noise, 0.0)
-        inner = np.full(V.shape[0], 1.0 / noise)
-        with np.errstate(divide="ignore"):
-            inner = inner + 1.0 / excess
-        precision = -(V.T / (inner * noise**2)) @ V
-        precision.flat[:: d + 1] += 1.0 / noise
-        return precision
+        V, variances, noise, scale = self._ppca()
+        k, d = V.shape
+        if k == d:  # no complement: the noise variance plays no part
+            precision = (V.T / variances) @ V
+        else:
+            precision = -(V.T * (1.0 / noise - 1.0 / variances)) @ V
+            precision.flat[:: d + 1] += 1.0 / noise
+        return precision / scale
 
     def score_samples(self, X):
         """Log-likelihood of each sample under the probabilistic PCA model.
+
+        ``-(d log(2 pi) + log det C + (x - mean_)^T C^-1 (x - mean_)) / 2`` with
+        ``C = get_covariance()``, computed from the projections on the components and
+        the residual off them (``O(n_features n_components_)`` per sample), in units of
+        the largest variance: scaling ``X`` by ``c`` shifts every value by exactly
+        ``-n_features log|c|``.
 
         Parameters
         ----------
@@ -251,19 +363,31 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         Returns
         -------
         ll : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            If the model is degenerate (see :meth:`get_precision`).
         """
         X = self._validate_transform_input(X)
-        precision = self.get_precision()
-        d = X.shape[1]
-        _, logdet = np.linalg.slogdet(precision)
+        V, variances, noise, scale = self._ppca()
+        k, d = V.shape
+        mean = self.mean_.astype(np.float64)
+        root = np.sqrt(scale)
         ll = np.empty(X.shape[0])
         # Blocks of rows: a sparse X is densified one block at a time only.
         for start in range(0, X.shape[0], _PROJECT_ROWS):
             block = X[start : start + _PROJECT_ROWS]
             block = block.toarray() if sp.issparse(block) else block
-            Xr = block.astype(np.float64) - self.mean_
-            ll[start : start + Xr.shape[0]] = -0.5 * np.sum(Xr * (Xr @ precision), axis=1)
-        return ll - 0.5 * (d * np.log(2 * np.pi) - logdet)
+            Xr = (block.astype(np.float64) - mean) / root
+            Z = Xr @ V.T
+            distance = np.sum(Z**2 / variances, axis=1)
+            if k < d:
+                # the residual itself, not ||x||^2 - ||z||^2, which cancels
+                distance += np.sum((Xr - Z @ V) ** 2, axis=1) / noise
+            ll[start : start + Xr.shape[0]] = -0.5 * distance
+        logdet = np.sum(np.log(variances)) + (d - k) * (np.log(noise) if k < d else 0.0)
+        return ll - 0.5 * (d * np.log(2 * np.pi) + logdet + d * np.log(scale))
 
     def score(self, X, y=None):
         """Average log-likelihood of the samples under the probabilistic PCA model.

@@ -29,8 +29,11 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         Rank kept. ``"auto"``: the rank the shrinkage rule implies (the singular values
         above the optimal hard threshold for ``shrinkage="hard"``, above the noise bulk
         edge for the shrinkers). An int ``k`` (``0 <= k <= min(n_samples,
-        n_features)``), a variance fraction in ``(0, 1)``, or None (all) keep that many
-        components, which are then shrunk.
+        n_features)``), a variance fraction in ``(0, 1)``, or None (all) is an upper
+        bound: of that many leading components, those whose shrunk singular value is
+        nonzero are kept (with the shrinkers, those above the bulk edge; with
+        ``"hard"``, those with a nonzero singular value), and ``n_components_`` says how
+        many.
     shrinkage : {"frobenius", "operator", "nuclear", "hard"}, default="frobenius"
         ``"hard"``: keep the singular values as they are (truncation). The others are the
         optimal shrinkers of Gavish & Donoho (2017) for the Frobenius, operator and
@@ -46,13 +49,16 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         As in :class:`SVDReducer`. Estimating the noise or choosing the rank needs the
         whole spectrum, which ``"randomized"`` and ``"arpack"`` do not compute: with
         them give an int ``n_components`` and a float ``noise_level`` (or
-        ``shrinkage="hard"``).
+        ``shrinkage="hard"``). The same holds for sparse input whose smaller side
+        exceeds 10000, for which ``"auto"`` does not form the dense ``min(n, d)^2``
+        product (``"covariance_eigh"`` does, if it fits in memory).
     center : bool, default=True
         Subtract the column means before the decomposition and add them back after.
         Centring removes one degree of freedom: the noise is that of an
         ``(n_samples - 1) x n_features`` matrix.
     copy : bool, default=True
-        If False, the ``"full"`` solver overwrites ``X`` during fit.
+        If False, the ``"full"`` solver overwrites ``X`` (or a DataFrame's memory,
+        when it converts to an array without a copy) during fit.
     n_oversamples : int, default=10
         ``"randomized"`` only: columns of the random block beyond ``n_components``.
     n_iter : int or "auto", default="auto"
@@ -64,13 +70,17 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
     Attributes
     ----------
     n_components_ : int
-        Rank of the denoised data (components with a nonzero shrunk value).
+        Rank of the denoised data: the number of components with a nonzero shrunk
+        value, at most ``n_components`` when that is a number. Every attribute of shape
+        ``(n_components_,)`` and ``components_`` hold those components only, and
+        ``noise_variance_`` averages the others.
     noise_level_ : float
         The noise standard deviation used (given or estimated); NaN when neither given
         nor needed (``shrinkage="hard"`` with an int ``n_components``, where only the
         kept components are computed).
     shrunk_singular_values_ : ndarray of shape (n_components_,)
-        ``eta(s)``: the singular values of the denoised, centred training data.
+        ``eta(s)``, all positive: the singular values of the denoised, centred training
+        data.
     singular_values_ : ndarray of shape (n_components_,)
         The singular values they were shrunk from.
     threshold_ : float
@@ -188,8 +198,8 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             f"noise_level={self.noise_level!r}"
         )
 
-    def _partial_hint(self):
-        return " and a float noise_level (or shrinkage='hard')"
+    def _partial_parameters(self):
+        return "an int n_components and a float noise_level (or shrinkage='hard')"
 
     def _select_rank(self, s, ratio, shape):
         if isinstance(self.noise_level, Real):
@@ -211,7 +221,11 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         else:
             k = super()._select_rank(s, ratio, shape)
             self.threshold_ = 0.0 if self.shrinkage == "hard" else self.bulk_edge_
-        return k
+        # The rank of the denoised data: a component whose shrunk value is 0 (at or
+        # below the bulk edge, or a zero singular value) is dropped, so an explicit rank
+        # is an upper bound. eta is nondecreasing in s: the kept ones lead.
+        positive = self._shrunk(s[:k], shape) > 0
+        return int(np.argmin(positive)) if not positive.all() else k
 
     def _shrunk(self, s, shape):
         """``eta(s)`` for the kept singular values."""
@@ -269,7 +283,7 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         return (scores * weights) @ self.components_ + self.mean_
 
     def inverse_transform(self, X):
-        """Return ``X`` validated: denoised data already lives in feature space.
+        """Return a validated copy of ``X``: denoised data already lives in feature space.
 
         ``transform`` maps feature space to itself, so there is nothing to undo (the
         discarded noise cannot be recovered); this method exists so the denoiser can
@@ -283,8 +297,14 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            The same values, as a dense float array (sparse input is densified here:
-            it is the output of ``transform``, dense already).
+            The same values, as a new dense float array (never the caller's array or a
+            view of it; sparse input is densified here: it is the output of
+            ``transform``, dense already).
         """
+        original = X
         X = self._validate_transform_input(X)
-        return X.toarray() if sp.issparse(X) else X
+        if sp.issparse(X):
+            return X.toarray()
+        # A new array: validation returns the caller's array itself, or a view of a
+        # DataFrame's memory, when no conversion is needed.
+        return X.copy() if X is original or not X.flags.owndata else X

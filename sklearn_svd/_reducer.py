@@ -54,10 +54,16 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         truncated SVD of the raw data.
     whiten : bool, default=False
         Divide the scores by the singular values (times ``sqrt(n_samples - 1)``) so each
-        output column has unit variance.
+        output column has unit variance. A numerically zero component (singular value
+        ``s_i <= max(n_samples, n_features) * eps * s_1``, the rule of
+        ``numpy.linalg.matrix_rank``, e.g. from a constant column or from keeping
+        ``min(n_samples, n_features)`` components of centred data) has no direction to
+        whiten: its score is 0 in ``transform`` and ``fit_transform`` alike, and
+        ``inverse_transform`` ignores it.
     copy : bool, default=True
         If False, the ``"full"`` solver centres ``X`` in place and LAPACK uses it as
-        workspace: the caller's array is overwritten and no copy of it is made.
+        workspace: the caller's array (or a DataFrame's memory, when it converts to
+        an array without a copy) is overwritten and no copy of it is made.
         ``"covariance_eigh"`` never modifies ``X``.
     n_oversamples : int, default=10
         ``"randomized"`` only: columns of the random block beyond ``n_components``.
@@ -88,7 +94,10 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         Number of training samples.
     noise_variance_ : float
         Mean of the variances not kept: the noise variance of the probabilistic PCA
-        model (:meth:`score`, :meth:`get_covariance`), as in PCA.
+        model (:meth:`score`, :meth:`get_covariance`), as in PCA; 0 when every
+        component is kept. The ``"full"`` solver averages the discarded variances; the
+        others subtract the kept variance from the total, and take a difference below
+        ``max(n_samples, n_features) * eps`` times the total, which is rounding, as 0.
     total_variance_ : float
         Total variance of the training data (sum over all components).
     spectrum_ : ndarray of shape (min(n_samples, n_features),) or None
@@ -121,9 +130,15 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
 
     ``score``, ``score_samples``, ``get_covariance`` and ``get_precision`` evaluate the
     probabilistic PCA model of Tipping & Bishop with the kept rank, as PCA does (but
-    ``get_covariance`` does not depend on ``whiten``); a degenerate model (zero noise
-    variance and a singular covariance) raises instead of returning an unbounded
-    likelihood.
+    ``get_covariance`` does not depend on ``whiten``). They are computed in units of
+    the largest variance, so scaling ``X`` by ``c`` shifts each log-likelihood by
+    exactly ``-n_features log|c|`` over the float range. A degenerate model raises
+    instead of returning an unbounded likelihood: one whose smallest variance
+    (``noise_variance_`` when ``n_components_ < n_features``) is at most
+    ``(max(n_samples, n_features) * eps)^2`` times its largest, the variance of a
+    singular value at the rounding level of the SVD. That happens when the components
+    kept reach the numerical rank of the data (say every component of rank-deficient
+    data); it is a ratio, so it does not depend on the scale of ``X``.
 
     References
     ----------
@@ -207,8 +222,11 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         if U is None:
             return self._scores(X)
         if self.whiten:
+            # U sqrt(dof) = X_c V^T / sqrt(explained_variance_), but defined where the
+            # singular value is rounding too; such columns are 0, as in transform
             dof = self.n_samples_ - 1 if self.center else self.n_samples_
-            return U * np.sqrt(dof).astype(U.dtype)
+            factor = np.where(self._numerically_zero(), 0.0, np.sqrt(dof))
+            return U * factor.astype(U.dtype)
         return U * self.singular_values_
 
     def transform(self, X):
@@ -223,20 +241,35 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         -------
         X_new : ndarray of shape (n_samples, n_components_)
             ``(X - mean_) @ components_.T``, divided by ``sqrt(explained_variance_)``
-            when whitening.
+            when whitening (0 for a numerically zero component, see ``whiten``).
         """
         return self._scores(self._validate_transform_input(X))
 
     def _scores(self, X):
         scores = centred_dot(X, self.mean_, self.components_.T)
         if self.whiten:
-            scores /= self._whiten_scale()
+            scores *= self._whiten_factors()[0]
         return scores
 
-    def _whiten_scale(self):
+    def _numerically_zero(self):
+        """Components whose singular value is rounding: ``s_i <= max(n, d) eps s_1``.
+
+        Their direction is arbitrary and their variance noise, so whitening would
+        amplify rounding to unit variance (and ``U sqrt(n - 1)`` and ``X_c v_i / s_i``
+        would disagree): their whitened score is 0 on every path.
+        """
+        s = self.singular_values_
+        if s.size == 0:
+            return np.zeros(0, dtype=bool)
+        return (s <= self._rounding_level() * s[0]) | (self.explained_variance_ <= 0)
+
+    def _whiten_factors(self):
+        """``1 / sqrt(explained_variance_)`` and ``sqrt(explained_variance_)``, both 0
+        for the numerically zero components (see :meth:`_numerically_zero`)."""
+        zero = self._numerically_zero()
         scale = np.sqrt(self.explained_variance_)
-        # A zero-variance component would divide by zero; PCA clips the same way.
-        return np.maximum(scale, np.finfo(scale.dtype).eps)
+        inverse = np.divide(1, scale, out=np.zeros_like(scale), where=~zero)
+        return inverse, np.where(zero, 0, scale).astype(scale.dtype)
 
     def _select_rank(self, s, ratio, shape):
         if self.n_components == "mle":
@@ -268,11 +301,14 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
-            ``X @ components_ + mean_`` (scores scaled back first when whitening): the
-            projection of the original data on the fitted subspace.
+            ``X @ components_ + mean_`` (scores scaled back by
+            ``sqrt(explained_variance_)`` first when whitening, by 0 for a numerically
+            zero component): the projection of the original data on the fitted
+            subspace.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32])
+        # n_components_ may be 0: the scores then have no columns
+        X = check_array(X, dtype=[np.float64, np.float32], ensure_min_features=0)
         if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} columns but this SVDReducer has "
@@ -280,5 +316,5 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
                 "of transform."
             )
         if self.whiten:
-            X = X * self._whiten_scale()
+            X = X * self._whiten_factors()[1]
         return X @ self.components_ + self.mean_

@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 from numpy.testing import assert_allclose
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, KFold
 
 from sklearn_svd import SVDDenoiser, SVDReducer
 
@@ -79,7 +80,11 @@ def test_full_rank_model_is_the_gaussian_likelihood(low_rank):
 def test_degenerate_model_raises():
     X = np.random.default_rng(0).standard_normal((20, 30))  # wide: rank <= 19 < 30
     reducer = SVDReducer().fit(X)
-    with pytest.raises(ValueError, match="degenerate: noise_variance_ is 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"degenerate: its smallest variance \(0; n_components_=20 of 30 features, "
+        r"noise_variance_=0\)",
+    ):
         reducer.score(X)
     # In a grid search the failing candidate is reported, not silently scored.
     grid = GridSearchCV(SVDReducer(), {"n_components": [5, None]}, cv=2)
@@ -88,6 +93,109 @@ def test_degenerate_model_raises():
         grid.fit(X)
     assert any("degenerate" in str(w.message) for w in caught)
     assert grid.best_params_ == {"n_components": 5}
+
+
+@pytest.fixture(scope="module")
+def rank_four():
+    """Exactly rank 4 (once centred) in 12 features, no noise: its trailing singular
+    values are rounding (~1e-15 s_1)."""
+    rng = np.random.default_rng(2)
+    return rng.standard_normal((300, 4)) * [4, 3, 2, 1] @ rng.standard_normal((4, 12)) + 5
+
+
+@pytest.mark.parametrize(
+    ("solver", "n_components"),
+    [
+        ("full", None),
+        ("auto", None),
+        ("full", 4),
+        ("full", 8),
+        ("covariance_eigh", 4),
+        ("arpack", 4),
+        ("randomized", 4),
+    ],
+)
+def test_rank_deficient_model_is_degenerate(rank_four, solver, n_components):
+    X = rank_four
+    reducer = SVDReducer(n_components, solver=solver, random_state=0).fit(X)
+    # PCA returns ~1e16 or -inf here: its test of the noise variance is absolute.
+    rank = r", 4 \(" if reducer.solver_ == "full" else r" \("
+    message = "degenerate: .* rounding .* numerical rank of the training data" + rank
+    for method in (reducer.score, reducer.score_samples):
+        with pytest.raises(ValueError, match=message):
+            method(X)
+    with pytest.raises(ValueError, match=message):
+        reducer.get_precision()
+    # The reference: LAPACK finds 4 singular values above max(n, d) eps s_1.
+    s = scipy.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    assert np.sum(s > 300 * np.finfo(np.float64).eps * s[0]) == 4
+
+
+@pytest.mark.parametrize("solver", ["full", "covariance_eigh", "arpack", "randomized"])
+def test_below_the_numerical_rank_is_pca(rank_four, solver):
+    # k = 3 < rank: the discarded variance is real, the model is PCA's.
+    ours = SVDReducer(3, solver=solver, random_state=0).fit(rank_four)
+    pca = PCA(3, svd_solver="full").fit(rank_four)
+    # s_1 / s_4 ~ 5: the model parameters agree to ~1e-14, the likelihoods (~20) to
+    # ~1e-13.
+    assert_allclose(ours.score_samples(rank_four), pca.score_samples(rank_four), rtol=1e-10)
+
+
+def test_grid_search_skips_degenerate_ranks(rank_four):
+    grid = GridSearchCV(SVDReducer(), {"n_components": [2, 3, 4, None]}, cv=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grid.fit(rank_four)
+    assert any("degenerate" in str(w.message) for w in caught)
+    # PCA's grid picks 4 with a held-out likelihood ~1e2 made of rounding.
+    assert grid.best_params_ == {"n_components": 3}
+    scores = grid.cv_results_["mean_test_score"]
+    assert np.isnan(scores[2:]).all()
+    # the reference: PCA(3) on the same folds (cv=3 is an unshuffled KFold)
+    expected = [
+        PCA(3, svd_solver="full").fit(rank_four[train]).score(rank_four[test])
+        for train, test in KFold(3).split(rank_four)
+    ]
+    assert_allclose(grid.best_score_, np.mean(expected), rtol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def well_conditioned():
+    """Tall data with distinct variances (s_1 / s_6 = 5) and an offset."""
+    rng = np.random.default_rng(1)
+    rotation = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    return rng.standard_normal((200, 6)) * [5, 4, 3, 2, 1.5, 1] @ rotation + 3
+
+
+@pytest.mark.parametrize("c", [1e-150, 1e-100, 1e-30, 1.0, 1e30, 1e100, 1e150, -1e75])
+@pytest.mark.parametrize(
+    ("solver", "k"),
+    [("full", None), ("full", 3), ("covariance_eigh", 3), ("arpack", 3), ("randomized", 3)],
+)
+def test_likelihood_shifts_by_the_log_of_the_scale(well_conditioned, c, solver, k):
+    X = well_conditioned
+    d = X.shape[1]
+    pca = PCA(k, svd_solver="full").fit(X)  # the reference, at unit scale
+    ours = SVDReducer(k, solver=solver, random_state=0).fit(X * c)
+    # The shift d log|c| (up to ~2e3) carries ~eps relative, the model fitted to the
+    # rounded X * c agrees with PCA's to ~1e-14, the likelihoods are ~20: measured
+    # errors are below 1e-12.
+    expected = pca.score_samples(X) - d * np.log(abs(c))
+    assert_allclose(ours.score_samples(X * c), expected, rtol=0, atol=1e-10)
+    assert_allclose(ours.score(X * c), expected.mean(), rtol=0, atol=1e-10)
+    # The precision scales by 1 / c^2 (1e-300 to 1e300: no over- or underflow).
+    P = pca.get_precision()
+    assert_allclose(ours.get_precision() * c * c, P, atol=1e-12 * np.abs(P).max())
+
+
+def test_tiny_data_is_not_degenerate(well_conditioned):
+    # The absolute 1e-300 floor used to call data scaled by 1e-160 degenerate. Its
+    # variances (~1e-318) are subnormal floats with ~5 digits, hence the tolerance.
+    c = 1e-160
+    X = well_conditioned
+    ours = SVDReducer(3).fit(X * c)
+    expected = PCA(3, svd_solver="full").fit(X).score_samples(X) - 6 * np.log(c)
+    assert_allclose(ours.score_samples(X * c), expected, rtol=0, atol=1e-2)
 
 
 def relative_error(estimate, clean):

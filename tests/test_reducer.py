@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.linalg
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.decomposition import PCA, TruncatedSVD
@@ -159,3 +160,90 @@ def test_input_errors(X):
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "city": ["x", "y", "z"]})
     with pytest.raises(TypeError, match=r"not numeric: 'city' \((object|str)"):
         SVDReducer(1).fit(frame)
+
+
+def lapack_scores(X):
+    """LAPACK SVD of the explicitly centred float64 data: the reference factors."""
+    X = np.asarray(X, dtype=np.float64)
+    U, s, Vt = scipy.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    return U, s, Vt
+
+
+def _constant_column(n, d, column):
+    X = np.random.default_rng(3).standard_normal((n, d))
+    X[:, column] = 3.0
+    return X
+
+
+# Data with exactly one zero singular value once centred; "auto" takes "full" for each
+# (the large ones after trying "covariance_eigh", or because n <= d).
+ONE_ZERO_COMPONENT = {
+    "constant column": lambda: _constant_column(50, 5, 2),
+    "fewer rows than features": lambda: np.random.default_rng(4).standard_normal((4, 6)),
+    "constant column, large": lambda: _constant_column(600, 8, 5),
+    "fewer rows than features, large": lambda: np.random.default_rng(5).standard_normal(
+        (8, 600)
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_ZERO_COMPONENT))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver", ["full", "auto"])
+def test_whiten_zero_variance_component(case, dtype, solver):
+    X = ONE_ZERO_COMPONENT[case]().astype(dtype)
+    n, d = X.shape
+    reducer = SVDReducer(whiten=True, solver=solver)
+    Z = reducer.fit_transform(X)
+    T = reducer.transform(X)
+    U, s, _ = lapack_scores(X)
+    # The rule of numpy.linalg.matrix_rank on the reference singular values.
+    zero = s <= max(n, d) * np.finfo(dtype).eps * s[0]
+    assert zero.sum() == 1 and zero[-1]
+    # fit_transform used to return U sqrt(n - 1) there (entries ~1) and transform
+    # rounding / eps (up to ~10): both are 0 now.
+    assert_array_equal(Z[:, zero], 0)
+    assert_array_equal(T[:, zero], 0)
+    # The other columns are LAPACK's U sqrt(n - 1), up to sign. Scores are O(1) and
+    # s_1 / s_r < 10 here: float64 agrees to ~1e3 eps, float32 to ~1e3 eps32.
+    atol = 1e-12 if dtype == np.float64 else 2e-4
+    expected = U[:, ~zero] * np.sqrt(n - 1)
+    expected *= np.sign(np.sum(expected * Z[:, ~zero], axis=0))
+    assert_allclose(Z[:, ~zero], expected, atol=atol)
+    assert_allclose(T[:, ~zero], expected, atol=atol)
+    # The zero component carries no data: the round trip still reproduces X.
+    back = reducer.inverse_transform(T)
+    assert_allclose(back, X, atol=atol * np.abs(X).max())
+    assert back.dtype == dtype
+
+
+@pytest.mark.parametrize("solver", ["full", "covariance_eigh", "randomized", "arpack"])
+@pytest.mark.parametrize("shape", [(60, 700), (700, 60)])
+@pytest.mark.parametrize("whiten", [False, True])
+def test_fit_transform_keeps_float32(solver, shape, whiten):
+    # The Gram and randomized solvers return U in float64; the scores used to follow.
+    rng = np.random.default_rng(6)
+    n, d = shape
+    latent = rng.standard_normal((n, 5)) * [5, 4, 3, 1, 0.5]
+    X = latent @ rng.standard_normal((5, d)) + 0.01 * rng.standard_normal((n, d))
+    X = X.astype(np.float32)
+    reducer = SVDReducer(3, solver=solver, whiten=whiten, random_state=0)
+    Z = reducer.fit_transform(X)
+    assert Z.dtype == np.float32
+    U, s, _ = lapack_scores(X)
+    expected = U[:, :3] * (np.sqrt(n - 1) if whiten else s[:3])
+    expected *= np.sign(np.sum(expected * Z, axis=0))
+    # float32 data, s_1 / s_3 ~ 2 and a gap s_3 / s_4 ~ 3: ~1e3 eps32 of the largest
+    # score (the scores' float32 rounding alone is eps32).
+    assert_allclose(Z, expected, atol=1e-4 * np.abs(expected).max())
+    assert_allclose(reducer.transform(X), Z, atol=1e-4 * np.abs(expected).max())
+
+
+def test_zero_components_round_trip(X):
+    reducer = SVDReducer(0).fit(X)
+    Z = reducer.transform(X)
+    assert Z.shape == (X.shape[0], 0)
+    # Nothing kept: the projection on the (empty) subspace is the mean.
+    mean = np.broadcast_to(X.mean(axis=0), X.shape)
+    assert_allclose(reducer.inverse_transform(Z), mean, rtol=1e-13)
+    assert_allclose(reducer.fit_transform(X), Z)
