@@ -91,8 +91,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         product = f"the dense {m} x {m} product ({8 * m * m / 1e9:.2g} GB)"
         partial = f"{self._partial_parameters()} with solver='randomized' or 'arpack'"
         if sparse and m > LARGE_PRODUCT:
-            few = m // 10
-            partial += f" (or 'auto', which takes 'randomized' up to {few} components)"
+            partial += f" (or 'auto', up to {m // 10} components)"
             whole = f"solver='covariance_eigh', which forms {product}"
         elif sparse:
             whole = "solver='covariance_eigh' or 'auto'"

@@ -254,7 +254,8 @@ def test_large_sparse_messages_name_what_works(large_sparse, params, error):
     message = str(info.value)
     # never sent to "full" (dense only) or to a bare "auto" (which refuses this input)
     assert "'full' or" not in message and "or 'auto'." not in message
-    assert "float noise_level (or shrinkage='hard')" in message
+    assert "float noise_level (or shrinkage='hard') with solver='randomized' or " in message
+    assert "(or 'auto', up to 1000 components)" in message
 
 
 @pytest.fixture(scope="module")
