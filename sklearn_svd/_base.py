@@ -1,6 +1,6 @@
 """What both estimators share: parameters, validation, fitting through the engine."""
 
-from numbers import Integral
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
@@ -57,6 +57,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         "copy": ["boolean"],
         "n_oversamples": [Interval(Integral, 0, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
     }
 
@@ -164,9 +165,15 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         shape = Shape(n, d, self.center)
 
         def variances(result):
-            explained = result.singular_values.astype(np.float64) ** 2 / dof
-            total = result.total_sum_squares / dof
-            return explained, total, explained / total if total > 0 else 0 * explained
+            # Divided before squaring, and ratios of norms: nothing overflows unless
+            # the variance itself exceeds float64 (then it is inf, honestly).
+            s = result.singular_values.astype(np.float64)
+            norm = np.float64(result.total_norm)
+            with np.errstate(over="ignore"):
+                explained = (s / np.sqrt(dof)) ** 2
+                total = float((norm / np.sqrt(dof)) ** 2)
+            ratio = (s / norm) ** 2 if norm > 0 else 0 * s
+            return explained, total, ratio
 
         def select_rank(result):
             return self._select_rank(result.singular_values, variances(result)[2], shape)
@@ -182,6 +189,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             select_rank=select_rank,
             n_oversamples=self.n_oversamples,
             n_iter=self.n_iter,
+            tol=self.tol,
         )
         s = result.singular_values
         explained_variance, total_var, ratio = variances(result)
@@ -195,7 +203,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         self.mean_ = result.mean
         self.components_ = result.components[:k]
         self.singular_values_ = s[:k]
-        self.explained_variance_ = explained_variance[:k].astype(X.dtype)
+        with np.errstate(over="ignore"):  # beyond float32: inf, as the variance is
+            self.explained_variance_ = explained_variance[:k].astype(X.dtype)
         self.explained_variance_ratio_ = ratio[:k].astype(X.dtype)
         rest = min(n, d) - k
         if rest == 0:
@@ -208,13 +217,16 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             top = discarded.max()
             noise = 0.0
             if top > 0:
-                noise = float((top / np.sqrt(dof)) ** 2 * np.mean((discarded / top) ** 2))
+                with np.errstate(over="ignore"):  # inf only if the variance is
+                    noise = (top / np.sqrt(dof)) ** 2 * np.mean((discarded / top) ** 2)
+                noise = float(noise)
         else:
             # A difference of two sums of squares each rounded at about max(n, d) eps
             # relative (matrix_rank's bound): below that it is rounding, not variance.
-            discarded = total_var - explained_variance[:k].sum()
+            # (as a fraction of the total, which may overflow where the ratios don't)
+            discarded = 1.0 - ratio[:k].sum()
             tol = max(n, d) * np.finfo(X.dtype).eps
-            noise = float(discarded / rest) if discarded > tol * total_var else 0.0
+            noise = float(total_var * discarded / rest) if discarded > tol else 0.0
         self.noise_variance_ = noise
         # the Gram and randomized solvers return U in float64: outputs keep X's dtype
         U = None if result.U is None else result.U[:, :k].astype(X.dtype, copy=False)

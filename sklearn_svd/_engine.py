@@ -252,7 +252,8 @@ def decompose(
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             result = _decompose(X, select_rank=select_rank, **options)
         failure = None
-    except (MagnitudeError, ArpackError) as error:
+    except (MagnitudeError, ArpackError, np.linalg.LinAlgError) as error:
+        # an eigensolver fed an overflowed product fails too
         result, failure = None, error
     if result is not None and not _out_of_range(X, result):
         return result
@@ -280,17 +281,15 @@ def _out_of_range(X, result):
     if result.solver == "full":  # LAPACK scales the data itself
         return False
     info = np.finfo(X.dtype)
-    return result.total_norm**2 < X.shape[0] * X.shape[1] * (info.tiny / info.eps)
+    # in Python floats: neither a float32 cast nor a square may overflow here
+    floor = np.sqrt(X.shape[0] * X.shape[1] * float(info.tiny) / float(info.eps))
+    return result.total_norm < floor
 
 
 def _rescaling(X):
     """A power of two bringing ``max |X|`` to [0.5, 1) when it lies outside the range
     where squares stay normal and sums of squares finite; else 1."""
-    data = X.data if sp.issparse(X) else X
-    if data.size == 0:
-        return 1.0
-    with np.errstate(invalid="ignore"):
-        amax = float(max(np.max(data), -np.min(data)))
+    amax = _max_abs(X)
     if not np.isfinite(amax) or amax == 0:
         return 1.0
     info = np.finfo(X.dtype)
@@ -299,6 +298,15 @@ def _rescaling(X):
     if low <= amax <= high:
         return 1.0
     return float(np.ldexp(1.0, -np.frexp(amax)[1]))
+
+
+def _max_abs(X):
+    """``max |X|`` (two reductions, no temporary)."""
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        return float(max(np.max(data), -np.min(data)))
 
 
 def _scaled(X, scale):
@@ -463,7 +471,10 @@ def _tied_runs(s, eps, squared):
     the data): their singular vectors are determined only as a subspace."""
     if s.size < 2 or not s[0] > 0:
         return []
-    tol = TIE * eps * s[0] * (s[0] / np.maximum(s[1:], eps * s[0]) if squared else 1.0)
+    # a solver that squares the data resolves s_i to u s_1^2 / s_i, and values near 0
+    # to sqrt(u) s_1 (the square root of an eigenvalue error of u s_1^2)
+    floor = np.sqrt(eps) * s[0]
+    tol = TIE * eps * s[0] * (s[0] / np.maximum(s[1:], floor) if squared else 1.0)
     tied = (s[:-1] - s[1:]) <= tol
     runs, lo = [], None
     for i, t in enumerate(tied):
@@ -575,7 +586,9 @@ def _iterative(
         # orthonormal rows are singular vectors. ARPACK fails on it ("error -9").
         U, s, Vt = None, np.zeros(k), np.eye(k, d)
     elif solver == "arpack":
-        U, s, Vt = arpack_svd(op, k, random_state=random_state)
+        amax = _max_abs(X)
+        scale = float(np.ldexp(1.0, -np.frexp(amax)[1])) if amax > 0 else 1.0
+        U, s, Vt = arpack_svd(op, k, random_state=random_state, scale=scale)
     else:
         U, s, Vt, info = randomized_svd(
             op,

@@ -6,7 +6,7 @@ sparse ``X`` is never densified.
 """
 
 import numpy as np
-from scipy.sparse.linalg import svds
+from scipy.sparse.linalg import LinearOperator, svds
 from sklearn.utils import check_random_state
 
 from ._scatter import single_threaded_blas
@@ -201,15 +201,38 @@ def orthonormal_complement(Y, m):
     return np.linalg.qr(Z)[0]
 
 
-def arpack_svd(op, k, *, random_state=None):
+def arpack_svd(op, k, *, random_state=None, scale=1.0):
     """Top ``k`` singular triplets of the centred data by ARPACK.
 
     Contract: converged to working precision. ``scipy.sparse.linalg.svds`` (implicitly
     restarted Lanczos, ``tol=0``) on the centred operator; ``k < min(n, d)``. Cost: a
     few hundred products with ``X_c`` and ``X_c^T``, more when the spectrum near
     ``s_k`` is flat. The start vector is drawn from ``random_state``.
+
+    ARPACK runs in float64 on ``scale * X_c``, ``scale`` a power of two that brings the
+    largest entry of ``X`` near 1 (exact): single-precision ARPACK on float32 data,
+    and its absolute thresholds on data far from unit scale, returned values that were
+    not the largest. It runs single-threaded, so its products round the same way
+    whatever limit other fits in the process hold (ties make Lanczos sensitive to
+    the last bit), and its matrix-vector products gain little from threads.
     """
+    base = op.linear_operator()
+
+    def scaled(product):
+        return lambda v: scale * np.asarray(product(v), dtype=np.float64)
+
+    A = LinearOperator(
+        op.shape,
+        matvec=scaled(base.matvec),
+        rmatvec=scaled(base.rmatvec),
+        matmat=scaled(base.matmat),
+        rmatmat=scaled(base.rmatmat),
+        dtype=np.float64,
+    )
     v0 = check_random_state(random_state).uniform(-1, 1, min(op.shape))
-    U, s, Vt = svds(op.linear_operator(), k=k, tol=0, v0=v0, solver="arpack")
+    with single_threaded_blas():
+        U, s, Vt = svds(A, k=k, tol=0, v0=v0, solver="arpack")
+    if not np.isfinite(s).all():  # X is finite (its sums were): an overflow
+        raise MagnitudeError(f"The products of X overflow in {op.dtype}: rescale X.")
     order = np.argsort(s)[::-1]
-    return U[:, order], s[order], Vt[order]
+    return U[:, order], s[order] / scale, Vt[order]

@@ -68,8 +68,17 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     n_oversamples : int, default=10
         ``"randomized"`` only: columns of the random block beyond ``n_components``.
     n_iter : int or "auto", default="auto"
-        ``"randomized"`` only: Krylov iterations (passes over ``X`` beyond two);
-        ``"auto"`` is 3.
+        ``"randomized"`` only: the most Krylov iterations (one pass over ``X`` each,
+        after the first); ``"auto"`` is 60. If they do not reach ``tol``, a
+        ``ConvergenceWarning`` gives the residual reached (``"auto"`` falls back to
+        ARPACK instead).
+    tol : float or None, default=None
+        ``"randomized"`` only: the iteration stops when every top Ritz pair of the
+        Gram operator has a relative residual below ``tol`` (or the Krylov space is
+        exhausted, which gives the exact answer). Each singular value is then correct
+        to ``tol / 2`` relatively or better (far better in practice), up to the
+        Gram solvers' floor ``u (s_1 / s_i)^2``. None: ``1e-10`` for float64 data,
+        ``1e-4`` for float32.
     random_state : int, RandomState instance or None, default=None
         Seeds the random block of ``"randomized"`` and the start vectors of ARPACK
         (``"arpack"``, and the Lanczos eigensolver that ``"covariance_eigh"`` uses for a
@@ -188,6 +197,7 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         copy=True,
         n_oversamples=10,
         n_iter="auto",
+        tol=None,
         random_state=None,
     ):
         self.n_components = n_components
@@ -197,6 +207,7 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         self.copy = copy
         self.n_oversamples = n_oversamples
         self.n_iter = n_iter
+        self.tol = tol
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
