@@ -405,9 +405,21 @@ def _decompose(
             if solver == "auto" and k < min(n, d):
                 reason = f"{chosen} fell back to arpack: " + message
                 return _ranked(iterative("arpack")[0], reason, select_rank)
+            if solver == "auto" and sparse and n * d <= max(4 * min(n, d) ** 2, 2**23):
+                # every component of sparse data: ARPACK cannot, and a dense copy is
+                # small (64 MB in float64) or at most 4x the product already formed
+                reason = f"{chosen} fell back to full on a dense copy: " + message
+                result = _full(X.toarray(), k, center, False, owner)
+                return _ranked(result, reason, select_rank)
+            advice = (
+                "Ask for fewer components (ARPACK takes them), or pass X.toarray() "
+                "with solver='full'"
+                if solver == "auto"
+                else "Use solver='full' or 'arpack' (or 'auto') for an accurate result, "
+                "or fewer components"
+            )
             warnings.warn(
-                f"{message}. Use solver='full' or 'arpack' (or 'auto') for an accurate "
-                "result, or fewer components.",
+                f"{message}. {advice}.",
                 ConditioningWarning,
                 stacklevel=4,
             )
