@@ -441,8 +441,18 @@ def _finish(s, Vt, U, mean, n, total_norm, spectrum, solver, dtype):
     """Apply the basis and sign conventions and the output dtype: the one exit of
     every solver."""
     s = np.asarray(s, dtype=np.float64)
-    Vt = np.asarray(Vt, dtype=np.float64)
-    for lo, hi in _tied_runs(s, np.finfo(dtype).eps, solver != "full"):
+    Vt = np.array(Vt, dtype=np.float64)
+    eps = np.finfo(dtype).eps
+    # Numerically zero singular values (below max(n, d) u s_1, or sqrt(u) s_1 for a
+    # solver that squares the data, whose eigenvalues there are rounding): any
+    # direction orthogonal to the others will do, so a fixed one rather than the one
+    # the solver's rounding happened to give.
+    if s.size and s[0] > 0:
+        floor = (np.sqrt(eps) if solver != "full" else max(Vt.shape) * eps) * s[0]
+        zero = s <= floor
+        if zero.any():
+            Vt[zero] = _canonical_complement(Vt[~zero], int(zero.sum()))
+    for lo, hi in _tied_runs(s, eps, solver != "full"):
         Q = _canonical_rotation(Vt[lo:hi])
         Vt[lo:hi] = Q.T @ Vt[lo:hi]
         if U is not None:  # the solver's own array: rotated in place
@@ -480,13 +490,18 @@ def _signs(Vt, eps):
 def _tied_runs(s, eps, squared):
     """``(lo, hi)`` of each run of two or more singular values equal to within the
     solver's accuracy (``TIE u s_1``, or ``TIE u s_1^2 / s_i`` when the solver squares
-    the data): their singular vectors are determined only as a subspace."""
+    the data, at most ``sqrt(u) s_i``): their singular vectors are determined only as
+    a subspace."""
     if s.size < 2 or not s[0] > 0:
         return []
     # a solver that squares the data resolves s_i to u s_1^2 / s_i, and values near 0
     # to sqrt(u) s_1 (the square root of an eigenvalue error of u s_1^2)
     floor = np.sqrt(eps) * s[0]
     tol = TIE * eps * s[0] * (s[0] / np.maximum(s[1:], floor) if squared else 1.0)
+    # and never wider than sqrt(u) relative: the Gram solvers' tolerance grows as
+    # s_i falls, and rotating distinct values together would spoil the whitened
+    # scores and the factorisation by more than that
+    tol = np.minimum(tol, np.sqrt(eps) * s[1:])
     tied = (s[:-1] - s[1:]) <= tol
     runs, lo = [], None
     for i, t in enumerate(tied):
@@ -520,6 +535,24 @@ def _canonical_rotation(Vt):
         Q[:, i] = rest[:, j] / norms[j]
         rest -= np.outer(Q[:, i], Q[:, i] @ rest)
     return np.linalg.qr(Q)[0] * np.sign(np.diag(np.linalg.qr(Q)[1]))
+
+
+def _canonical_complement(V, m):
+    """``m`` orthonormal rows orthogonal to the orthonormal rows of ``V``: the
+    coordinate axes projected off ``V`` and off each other, taken greedily in index
+    order (the first whose remaining squared length is at least a quarter of the
+    longest), as in :func:`_canonical_rotation`."""
+    basis = V
+    rows = []
+    for _ in range(m):
+        left = 1.0 - np.sum(basis**2, axis=0)  # squared length of each axis left
+        j = int(np.argmax(left >= 0.25 * left.max()))
+        w = -(basis.T @ basis[:, j])
+        w[j] += 1.0
+        w -= basis.T @ (basis @ w)  # twice is enough
+        rows.append(w / np.linalg.norm(w))
+        basis = np.vstack([basis, rows[-1]])
+    return np.array(rows).reshape(m, V.shape[1])
 
 
 def top_eigh(A, k, random_state=None):

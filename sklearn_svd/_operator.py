@@ -9,7 +9,17 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from ._scatter import CHUNK_BYTES, _accept
+from ._scatter import CHUNK_BYTES, _accept, _cancelling, _column_moments, _compressed
+
+
+def _implicit_limit(dtype):
+    """Largest accepted ratio of raw to centred sum of squares for implicit centring.
+
+    Implicit centring costs about ``sqrt(raw / centred)`` in relative error of the
+    products (no squaring): accept up to 2^10 of it in float64, 2^4 in float32 (the
+    test is the scatter's, :func:`sklearn_svd._scatter._accept`, with these limits).
+    """
+    return 2.0**20 if dtype == np.float64 else 2.0**8
 
 
 class CentredOperator:
@@ -19,10 +29,17 @@ class CentredOperator:
     otherwise), so the temporaries are of the size of the short side. Centring is
     implicit, ``X_c Q = X Q - 1 (mu^T Q)``, when the mean is small against the spread;
     for dense ``X`` with a large offset each chunk is centred exactly in cache instead,
-    since the rank-one correction would cancel leading digits. Sparse ``X`` is always
-    centred implicitly, with the correction in float64: its relative precision is about
-    ``u |mu| / spread`` (``u`` the unit roundoff), fine for the usual sparse data
-    (counts, indicators) whose means are not far above their spread.
+    since the rank-one correction would cancel leading digits (about
+    ``u |mu| / spread`` of relative precision, ``u`` the unit roundoff).
+
+    Sparse ``X`` is judged column by column, from its exact sums of squares
+    (:func:`sklearn_svd._scatter._column_moments`, ``O(nnz)``): the light columns (all
+    of them for counts, indicators, TF-IDF) are centred implicitly in whole sparse
+    products; the heavy ones, whose mean dwarfs their spread, are necessarily mostly
+    stored values, and enter as cache-sized dense chunks along the long side, each
+    centred exactly. The mean is refined by a second pass (the residual mean of the
+    deviations, as the dense solvers do) and ``sq_norm`` is exact. ``X`` itself is
+    never modified (a non-canonical matrix is copied before its duplicates are summed).
 
     ``gram(Y)`` applies the smaller Gram operator (``X_c^T X_c`` for tall data,
     ``X_c X_c^T`` for wide data) in one pass over ``X``: both products are taken on each
@@ -31,35 +48,55 @@ class CentredOperator:
 
     def __init__(self, X, mean):
         # ``mean``: the column means of ``X``, or zeros for an uncentred operator.
-        if sp.issparse(X):
-            X = X.tocsr() if X.shape[0] >= X.shape[1] else X.tocsc()
-        self.X = X
-        self.mean = np.asarray(mean, dtype=np.float64)
+        mean = np.asarray(mean, dtype=np.float64)
         self.dtype = X.dtype
         self.shape = X.shape
         self.tall = X.shape[0] >= X.shape[1]
         self.sparse = sp.issparse(X)
         self.long = X.shape[0] if self.tall else X.shape[1]
-        # Dense chunks of about CHUNK_BYTES; sparse products are cheap per stored
-        # value and costly per call, so sparse X goes whole.
-        self.step = (
-            self.long
-            if self.sparse
-            else max(1, CHUNK_BYTES // max(1, min(X.shape) * X.dtype.itemsize))
-        )
         self.explicit = False
-        if not self.sparse and np.any(mean):
-            # Implicit centring costs about sqrt(raw / centred sum of squares) in
-            # relative error of the products (no squaring): accept up to 2^10 of it in
-            # float64, 2^4 in float32, judged on the first rows (the test is the
-            # scatter's, _scatter._accept, with these limits).
+        self.heavy = None
+        if self.sparse:
+            self._init_sparse(X, mean)
+            return
+        self.X = X
+        self.mean = mean
+        # Dense chunks of about CHUNK_BYTES.
+        self.step = max(1, CHUNK_BYTES // max(1, min(X.shape) * X.dtype.itemsize))
+        if np.any(mean):
+            # judged on the first rows
             probe = X[: max(self.step, 1000)] if self.tall else X
             shifted = probe - self.mean.astype(X.dtype)
             raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
             centred = np.einsum("ij,ij->j", shifted, shifted, dtype=np.float64)
-            limit = 2.0**20 if X.dtype == np.float64 else 2.0**8
+            limit = _implicit_limit(X.dtype)
             self.explicit = not _accept(raw, centred, X.dtype, limit)
         self._mean_x = self.mean.astype(X.dtype)
+
+    def _init_sparse(self, X, mean):
+        """Refined mean, exact ``sq_norm`` and the split into light and heavy columns."""
+        X = _compressed(X)
+        X = X.tocsr() if self.tall else X.tocsc()
+        self.centre = bool(np.any(mean))
+        self.mean, raw, centred = _column_moments(X, mean if self.centre else None)
+        self._sq_norm = float(np.sum(centred))
+        heavy = _cancelling(raw, centred, _implicit_limit(X.dtype)) if self.centre else None
+        # Sparse products are cheap per stored value and costly per call: the light
+        # columns go whole.
+        self.step = self.long
+        if heavy is None or not heavy.any():
+            self.light, self.X = None, X
+            self._mean_x = self.mean.astype(X.dtype)
+            return
+        self.light, self.heavy = np.flatnonzero(~heavy), np.flatnonzero(heavy)
+        self.X, self.XH = X[:, self.light], X[:, self.heavy]
+        self._mean_x = self.mean[self.light].astype(X.dtype)
+        # The mean rounded to the dtype of X, and what that rounding left: at an offset
+        # of 1e4 in float32 the rounding alone is ~1e-3 of a spread of 1.
+        self._mean_h = self.mean[self.heavy].astype(X.dtype)
+        self._rest_h = (self.mean[self.heavy] - self._mean_h).astype(X.dtype)
+        short = self.heavy.size if self.tall else self.shape[0]
+        self._heavy_step = max(1, CHUNK_BYTES // (short * X.dtype.itemsize))
 
     def _chunks(self, step=None):
         """Yield ``(slice, centred_chunk_or_raw, correction)`` along the long side.
@@ -83,9 +120,82 @@ class CentredOperator:
             else:
                 yield sl, block, mean
 
+    def _heavy_chunks(self):
+        """Yield ``(slice, chunk)`` along the long side: the heavy columns of a sparse
+        ``X``, densified and centred exactly, a chunk at a time.
+
+        The mean is subtracted in two parts, the mean rounded to the dtype, then the
+        rounding's remainder: ``x - mean`` is exact (the values are close to the mean),
+        so the chunk is centred to about ``u`` times the spread rather than ``u |mean|``.
+        """
+        length = self.shape[0] if self.tall else self.heavy.size
+        for start in range(0, length, self._heavy_step):
+            sl = slice(start, min(start + self._heavy_step, length))
+            if self.tall:
+                chunk = self.XH[sl].toarray()
+                chunk -= self._mean_h
+                chunk -= self._rest_h
+            else:
+                chunk = self.XH[:, sl].toarray()
+                chunk -= self._mean_h[sl]
+                chunk -= self._rest_h[sl]
+            yield sl, chunk
+
+    def _light_mat(self, Q):
+        """``X_c @ Q`` over the light (implicitly centred) columns of a sparse ``X``."""
+        out = np.asarray(self.X @ Q)
+        if self.centre:
+            out -= self._mean_x @ Q
+        return out
+
+    def _light_rmat(self, P):
+        """``X_c^T @ P`` for the light columns of a sparse ``X``."""
+        out = np.asarray(self.X.T @ P)
+        if self.centre:
+            out -= np.outer(self._mean_x, P.sum(axis=0))
+        return out
+
+    def _sparse_matmat(self, Q):
+        if self.heavy is None:
+            return self._light_mat(Q)
+        out = self._light_mat(Q[self.light])
+        QH = Q[self.heavy]
+        for sl, chunk in self._heavy_chunks():
+            if self.tall:
+                out[sl] += chunk @ QH
+            else:
+                out += chunk @ QH[sl]
+        return out
+
+    def _sparse_rmatmat(self, P):
+        if self.heavy is None:
+            return self._light_rmat(P)
+        out = np.empty((self.shape[1], P.shape[1]), dtype=self.dtype)
+        out[self.light] = self._light_rmat(P)
+        heavy = np.zeros((self.heavy.size, P.shape[1]), dtype=self.dtype)
+        for sl, chunk in self._heavy_chunks():
+            if self.tall:
+                heavy += chunk.T @ P[sl]
+            else:
+                heavy[sl] = chunk.T @ P
+        out[self.heavy] = heavy
+        return out
+
+    def _sparse_gram(self, Y):
+        if self.tall:  # X_c^T (X_c Y): the sparse products go whole, so two passes
+            return self._sparse_rmatmat(self._sparse_matmat(Y))
+        # X_c (X_c^T Y) is a sum over columns: light and heavy apart, one pass each
+        out = self._light_mat(self._light_rmat(Y))
+        if self.heavy is not None:
+            for _, chunk in self._heavy_chunks():
+                out += chunk @ (chunk.T @ Y)
+        return out
+
     def matmat(self, Q):
         """``X_c @ Q`` for ``Q`` of shape (n_features, m)."""
         Q = np.asarray(Q, dtype=self.dtype)
+        if self.sparse:
+            return self._sparse_matmat(Q)
         out = np.zeros((self.shape[0], Q.shape[1]), dtype=self.dtype)
         for sl, block, mean in self._chunks():
             if self.tall:
@@ -100,6 +210,8 @@ class CentredOperator:
     def rmatmat(self, P):
         """``X_c^T @ P`` for ``P`` of shape (n_samples, m)."""
         P = np.asarray(P, dtype=self.dtype)
+        if self.sparse:
+            return self._sparse_rmatmat(P)
         out = np.zeros((self.shape[1], P.shape[1]), dtype=self.dtype)
         for sl, block, mean in self._chunks():
             if self.tall:
@@ -114,6 +226,8 @@ class CentredOperator:
     def gram(self, Y):
         """The smaller Gram operator applied to ``Y`` (``min(n, d) x m``), one pass."""
         Y = np.asarray(Y, dtype=self.dtype)
+        if self.sparse:
+            return self._sparse_gram(Y)
         out = np.zeros_like(Y)
         col_sum_y = None
         for _, block, mean in self._chunks(self.step):
@@ -137,10 +251,8 @@ class CentredOperator:
 
     def sq_norm(self):
         """``||X_c||_F^2`` in float64 (the total variance times the degrees of freedom)."""
-        if self.sparse:
-            data = self.X.data.astype(np.float64)
-            # sum (x - mu)^2 = sum x^2 - n |mu|^2, as mu is the column mean (or 0)
-            return float(data @ data - self.shape[0] * self.mean @ self.mean)
+        if self.sparse:  # from the exact per-column sums (no cancellation)
+            return self._sq_norm
         total = 0.0
         for _, block, mean in self._chunks(self.step):
             if mean is not None:
@@ -149,13 +261,13 @@ class CentredOperator:
         return total
 
     def _matvec(self, v):
-        if self.explicit:
+        if self.explicit or self.heavy is not None:
             return self.matmat(v.reshape(-1, 1)).ravel()
         v = v.astype(self.dtype, copy=False)
         return np.asarray(self.X @ v).ravel() - self._mean_x @ v
 
     def _rmatvec(self, u):
-        if self.explicit:
+        if self.explicit or self.heavy is not None:
             return self.rmatmat(u.reshape(-1, 1)).ravel()
         u = u.astype(self.dtype, copy=False)
         return np.asarray(self.X.T @ u).ravel() - self._mean_x * u.sum()

@@ -272,13 +272,18 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         s = self.singular_values_
         if s.size == 0:
             return np.zeros(0, dtype=bool)
-        return (s <= self._rounding_level() * s[0]) | (self.explained_variance_ <= 0)
+        return (s <= self._rounding_level() * s[0]) | (s <= 0)
 
     def _whiten_factors(self):
         """``1 / sqrt(explained_variance_)`` and ``sqrt(explained_variance_)``, both 0
         for the numerically zero components (see :meth:`_numerically_zero`)."""
         zero = self._numerically_zero()
-        scale = np.sqrt(self.explained_variance_)
+        # s / sqrt(dof), not sqrt(explained_variance_): the variance can under- or
+        # overflow where its square root does not
+        dof = self.n_samples_ - 1 if self.center else self.n_samples_
+        scale = (self.singular_values_.astype(np.float64) / np.sqrt(dof)).astype(
+            self.singular_values_.dtype
+        )
         inverse = np.divide(1, scale, out=np.zeros_like(scale), where=~zero)
         return inverse, np.where(zero, 0, scale).astype(scale.dtype)
 

@@ -14,6 +14,12 @@ of the first rows (about one chunk), each chunk shifted while it sits in cache. 
 way the pass runs in threads over segments of rows. ``X^T X - n mu mu^T`` with a large
 offset is never accepted.
 
+Sparse input (:func:`sparse_scatter_stats`, :func:`sparse_gram_stats`) gets the same
+guard column by column, from exact sums of squares in ``O(nnz)``: the columns it
+accepts (every column of counts, indicators, TF-IDF) go through the sparse product in
+float64, the others (a mean that dwarfs its spread needs mostly stored values) through
+cache-sized dense chunks shifted by their mean; ``X`` is never densified whole.
+
 :class:`ScatterStats` merges exactly (Chan et al.'s pairwise update,
 :meth:`ScatterStats.merge`), so streaming and distributed fitting reuse the same
 statistics.
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 from functools import cache, partial
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from ._validation import raise_nonfinite
@@ -176,12 +183,12 @@ def cache_rows(X):
     pivot (they only estimate how much a correction would cancel, and the full pass
     checks it again) and, on ``X.T``, the recovery of ``V`` on the wide path.
     """
-    return max(CHUNK_BYTES // (X.shape[1] * X.itemsize), 64)
+    return max(CHUNK_BYTES // (X.shape[1] * X.dtype.itemsize), 64)
 
 
-def _chunk_rows(X):
+def _chunk_rows(X, width=None):
     """Rows per chunk: about CHUNK_BYTES, more (up to ``4 d``, within 16 CHUNK_BYTES)
-    when ``d`` is large.
+    when ``d`` is large. ``width``: the columns of the chunk's buffer, if not ``d``.
 
     Each chunk's product rewrites the ``d x d`` float64 accumulator, so a chunk should
     have several times ``d`` rows for that traffic to stay small against the product
@@ -189,10 +196,9 @@ def _chunk_rows(X):
     rows took 0.49x). The buffer is then O(d^2), at most 2x (float32) or 4x (float64)
     the accumulator, and the byte cap keeps it a fraction of ``X``.
     """
-    row_bytes = X.shape[1] * X.itemsize
-    return max(
-        min(4 * X.shape[1], 16 * CHUNK_BYTES // row_bytes), CHUNK_BYTES // row_bytes, 1
-    )
+    width = X.shape[1] if width is None else width
+    row_bytes = width * X.dtype.itemsize
+    return max(min(4 * width, 16 * CHUNK_BYTES // row_bytes), CHUNK_BYTES // row_bytes, 1)
 
 
 #: Largest ``d`` whose scatter is accumulated in several row segments (one ``d x d``
@@ -440,46 +446,241 @@ def _centred_gram(X, mean):
     return mean.astype(X.dtype) + residual, gram
 
 
+def _compressed(X):
+    """``X`` as CSR or CSC with no duplicate entries, never modifying the caller's matrix.
+
+    The per-column formulas of :func:`_column_moments` count each stored value as one
+    entry, so duplicates must be summed first: a matrix whose indices are not strictly
+    increasing within each row (CSR) or column (CSC) is copied and the copy made
+    canonical. Other formats are converted (a new matrix).
+    """
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    nnz = int(X.indptr[-1])
+    indices = X.indices[:nnz]
+    ascending = indices[1:] > indices[:-1]
+    # the first entry of each row (column) need not exceed the last of the previous
+    starts = X.indptr[1:-1]
+    ascending[starts[(starts > 0) & (starts < nnz)] - 1] = True
+    if ascending.all():
+        return X
+    X = X.copy()
+    X.sum_duplicates()
+    return X
+
+
+def _entry_columns(X):
+    """The column of each stored value of a CSR or CSC ``X``."""
+    nnz = int(X.indptr[-1])
+    if X.format == "csr":
+        return X.indices[:nnz]
+    return np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
+
+
 def sparse_column_sums(X, *, owner="this estimator"):
-    """Column sums of a sparse ``X`` in float64; NaN/inf in its stored values raise."""
-    if not np.isfinite(X.data).all():
-        raise_nonfinite(X.toarray() if X.nnz < 10**6 else X.data[None, :], owner=owner)
-    return np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
+    """Column sums of a sparse ``X`` in float64; NaN or infinity in its stored values
+    raise a ``ValueError`` naming their (row, column).
+
+    The stored values are added in float64 whatever the dtype of ``X`` (SciPy's
+    ``X.sum(dtype=np.float64)`` accumulates float32 input in float32). Duplicate
+    entries add up, as they do in every product with ``X``.
+    """
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    data = X.data[: int(X.indptr[-1])]
+    if not np.isfinite(data).all():
+        raise_nonfinite(X, owner=owner)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = np.bincount(_entry_columns(X), weights=data, minlength=X.shape[1])
+    if not np.isfinite(sums).all():  # finite values whose sum overflows float64
+        raise_nonfinite(X, owner=owner)
+    return sums
+
+
+def _column_moments(X, mean=None):
+    """Per column of a sparse ``X`` (from :func:`_compressed`), in float64 and
+    ``O(nnz)``: the two-pass mean, ``sum x^2`` and ``sum (x - mean)^2``.
+
+    Contract: the centred sum of squares carries an error of about ``u`` (float64)
+    times itself, however large the mean against the spread: a column with ``z``
+    unstored zeros adds ``z mean^2`` to ``sum over stored (x - mean)^2``, so no offset
+    is squared and nothing cancels. ``mean`` is a first estimate (the column sums over
+    ``n``); the residual mean of the deviations from it refines it, as the dense path
+    does, to about ``u`` times the spread. ``mean=None`` (uncentred): the mean is 0
+    and both sums are ``sum x^2``.
+    """
+    n, d = X.shape
+    columns = _entry_columns(X)
+    data = X.data[: columns.size].astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        raw = np.bincount(columns, weights=data * data, minlength=d)
+        if mean is None:
+            return np.zeros(d), raw, raw
+        unstored = n - np.bincount(columns, minlength=d)
+        deviation = data - mean[columns]
+        residual = (np.bincount(columns, deviation, d) - unstored * mean) / n
+        centred = np.bincount(columns, deviation * deviation, d) + unstored * mean**2
+        centred = np.maximum(centred - n * residual**2, 0.0)
+    return mean + residual, raw, centred
+
+
+def _cancelling(raw, centred, limit):
+    """Columns whose mean correction would cancel more than ``limit`` allows: the
+    column-by-column form of :func:`_accept`."""
+    return ~((raw <= limit * centred) | (raw == 0))
+
+
+def _sparse_moments(X, center, owner):
+    """``X`` canonical, its two-pass mean, and the columns a sparse product corrected
+    for the mean would spoil (:func:`_max_cancellation` of ``X.dtype``, the dense
+    path's guard), in one ``O(nnz)`` pass; NaN, infinity and overflowing sums raise."""
+    n = X.shape[0]
+    X = _compressed(X)
+    sums = sparse_column_sums(X, owner=owner)
+    mean, raw, centred = _column_moments(X, sums / n if center else None)
+    if not np.isfinite(raw).all():  # finite values whose squares overflow float64
+        raise_nonfinite(X, owner=owner)
+    heavy = _cancelling(raw, centred, _max_cancellation(X.dtype)) if center else None
+    return X, mean, heavy if center and heavy.any() else None
 
 
 def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
-    """:func:`scatter_stats` for a sparse ``X``: ``X^T X`` from the sparse product, the
-    mean corrected in float64.
+    """:func:`scatter_stats` for a sparse ``X``, never densifying it whole.
 
-    Never densifies ``X`` (the ``d x d`` product is dense). The correction
-    ``n mu mu^T`` is subtracted from the exact-to-rounding sparse product, so the
-    relative precision of a column's variance is about ``u (1 + mu^2 / var)``: fine for
-    counts and indicators, poor for a column whose mean dwarfs its spread (centre such
-    data densely, or use ``center=False``).
+    Contract: the same as :func:`scatter_stats`, ``|E_ij| <= c u sqrt(S_ii S_jj)``
+    with ``c`` at most :func:`_max_cancellation` times that of the exactly centred
+    product, whatever the offset of the data.
+
+    Method: the exact per-column sums of squares (:func:`_column_moments`, ``O(nnz)``)
+    split the columns. For the light ones (every column of counts, indicators or
+    TF-IDF) the mean correction of the raw product cancels few digits, and the
+    scatter is the sparse product ``X^T X``, formed in float64 (exact products, float64
+    sums: float32 input loses nothing to the accumulation), less ``n mu mu^T``. A
+    heavy column, whose mean dwarfs its spread, is necessarily mostly stored values
+    (a fraction ``z`` of zeros alone makes the ratio at most ``1 / z``); those
+    columns are densified by cache-sized chunks of rows, each shifted by the mean while
+    in cache (:func:`_split_products`), which gives their block of the scatter and
+    their products with the light columns (a sparse-dense product). Extra memory:
+    the ``d x d`` result and a float64 copy of the stored values; with heavy columns,
+    a float64 copy of ``X`` without them, a sparse copy of them, and the chunks.
     """
     n, d = X.shape
-    sums = sparse_column_sums(X, owner=owner)
-    scatter = np.asarray((X.T @ X).toarray(), dtype=np.float64)
-    mean = sums / n if center else np.zeros(d)
-    if center:
-        scatter -= np.outer(mean, sums)
+    X, mean, heavy = _sparse_moments(X, center, owner)
+    if heavy is None:
+        X64 = X.astype(np.float64, copy=False)
+        scatter = np.asarray((X64.T @ X64).toarray(), dtype=np.float64)
+        if center:
+            _subtract_outer(scatter, mean, mean * n)
+        return ScatterStats(n, mean, scatter)
+    H = np.flatnonzero(heavy)
+    X = X.tocsr()
+    XH = X[:, H]
+    XL, scatter = None, np.zeros((d, d))
+    if not heavy.all():
+        # the light columns in place, the heavy entries dropped from a float64 copy:
+        # the product comes out d x d, and only the heavy rows and columns are rewritten
+        XL = X.astype(np.float64, copy=True)
+        XL.data[heavy[_entry_columns(XL)]] = 0
+        XL.eliminate_zeros()
+        scatter = np.asarray((XL.T @ XL).toarray(), dtype=np.float64)
+        _subtract_outer(scatter, mean, mean * n)
+    shift = mean[H].astype(X.dtype)
+    h, width = H.size, _padded(H.size + 1, X.dtype)
+    rows = _chunk_rows(XH, width)
+    n_chunks = -(-n // rows)
+    n_segments = min(N_SEGMENTS, n_chunks) if d <= SEGMENTED_MAX_FEATURES else 1
+    per_segment = -(-n_chunks // n_segments) * rows
+    segments = [(start, min(start + per_segment, n)) for start in range(0, n, per_segment)]
+    total = sum_segments(partial(_split_products, XH, XL, shift, rows), segments)
+    # sum (c - r)(x - mu)^T and sum (c - r)(c - r)^T, c = x_H - shift, r = mean(c)
+    r = total[h, :h] / n
+    if XL is not None:
+        cross = total[:h, width:]
+        _subtract_outer(cross, r, mean * n)
+        scatter[H] = cross
+        scatter[:, H] = cross.T
+    block = total[:h, :h]
+    _subtract_outer(block, r, r * n)
+    scatter[np.ix_(H, H)] = block
+    mean[H] = shift + r
     return ScatterStats(n, mean, scatter)
 
 
+def _padded(width, dtype):
+    """``width`` rounded up to a multiple of 32 bytes of ``dtype`` (faster ``syrk``)."""
+    itemsize = np.dtype(dtype).itemsize
+    return -(-width * itemsize // 32) * 32 // itemsize
+
+
+def _split_products(XH, XL, shift, rows, start, stop):
+    """``sum [c, 1]^T [c, 1, x_L]`` over rows ``start:stop`` in float64, ``c`` the
+    heavy columns ``XH`` (sparse) less ``shift``, ``x_L`` the light ones (sparse
+    float64 with every column, the heavy ones empty; or None).
+
+    Each chunk of ``XH`` is densified and shifted into a buffer with a column of ones
+    after it (padded as in :func:`_segment_products`), so one ``syrk`` in the dtype of
+    ``XH`` gives the heavy block and its column sums; the light columns enter through
+    a sparse-dense product in float64. The result has the padded width ``w`` of the
+    buffer: ``[:h, :h]`` the heavy block, ``[h, :h]`` the sums, ``[:h, w:]`` the
+    products with the light columns.
+    """
+    h = XH.shape[1]
+    width = _padded(h + 1, XH.dtype)
+    total = np.zeros((width, width + (0 if XL is None else XL.shape[1])))
+    buffer = np.zeros((min(rows, stop - start), width), dtype=XH.dtype)
+    buffer[:, h] = 1
+    for lo in range(start, stop, rows):
+        hi = min(lo + rows, stop)
+        chunk = buffer[: hi - lo]
+        np.subtract(XH[lo:hi].toarray(), shift, out=chunk[:, :h])
+        total[:, :width] += chunk.T @ chunk  # numpy calls BLAS syrk
+        if XL is not None:
+            total[:, width:] += (XL[lo:hi].T @ chunk).T
+    return total
+
+
 def sparse_gram_stats(X, *, center=True, owner="this estimator"):
-    """:func:`gram_stats` for a sparse wide ``X`` (same precision note as
-    :func:`sparse_scatter_stats`)."""
+    """:func:`gram_stats` for a sparse wide ``X``, never densifying it whole.
+
+    Contract: as :func:`gram_stats`. The columns are split as in
+    :func:`sparse_scatter_stats`: the light ones give the sparse product ``X X^T``
+    (float64) corrected for the mean (``X X^T - a 1^T - 1 a^T + |mu|^2``,
+    ``a = X mu``), accepted when the guard also passes on its diagonal, row by row, as
+    the dense path's; the heavy ones (or all, if the rows fail the guard) are
+    densified by cache-sized blocks of columns, each centred in one pass
+    (:func:`_centred_gram`). ``exact_centring`` is True as soon as any column was
+    centred explicitly, so that ``V`` is recovered from centred blocks too.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,), float64
+    gram : ndarray of shape (n_samples, n_samples), float64
+    exact_centring : bool
+    """
     n, d = X.shape
-    sums = sparse_column_sums(X, owner=owner)
-    gram = np.asarray((X @ X.T).toarray(), dtype=np.float64)
-    if not center:
-        return np.zeros(d), gram, False
-    mean = sums / n
-    a = np.asarray(X @ mean).ravel()
-    gram -= a[:, None]
-    gram -= a[None, :]
-    gram += mean @ mean
-    return mean, gram, False
+    X, mean, heavy = _sparse_moments(X, center, owner)
+    light = np.ones(d, dtype=bool) if heavy is None else ~heavy
+    gram = np.zeros((n, n))
+    if light.any():
+        XL = X if heavy is None else X[:, np.flatnonzero(light)]
+        XL = XL.astype(np.float64, copy=False)
+        gram = np.asarray((XL @ XL.T).toarray(), dtype=np.float64)
+        if center:
+            raw_diag = np.diag(gram).copy()
+            a = np.asarray(XL @ mean[light]).ravel()
+            gram -= a[:, None]
+            gram -= a[None, :]
+            gram += mean[light] @ mean[light]
+            if not _accept(raw_diag, np.diag(gram), X.dtype):
+                light[:] = False
+                gram[:] = 0.0
+        del XL
+    if light.all():
+        return mean, gram, False
+    H = np.flatnonzero(~light)
+    mean[H], heavy_gram = _centred_gram(X[:, H].tocsc(), mean[H])
+    gram += heavy_gram
+    return mean, gram, True
 
 
 def centred_column_blocks(X, mean, cols=None, *, extra_row=False):
@@ -490,8 +691,11 @@ def centred_column_blocks(X, mean, cols=None, *, extra_row=False):
     of the wide path rewrite an ``n x n`` accumulator per block. Each block is centred
     in one pass into a reused buffer, so it is valid only until the next one is
     yielded. With ``extra_row``, each block has one more row, left for the caller.
+    A sparse ``X`` is densified one block at a time (from a CSC copy if it is CSR).
     """
     n, d = X.shape
+    if sp.issparse(X) and X.format != "csc":
+        X = X.tocsc()  # a copy, so that each block of columns is a cheap slice
     cols = min(_chunk_rows(X.T) if cols is None else cols, d)
     height = n + extra_row
     flat = np.empty(height * cols, dtype=X.dtype)
@@ -499,5 +703,8 @@ def centred_column_blocks(X, mean, cols=None, *, extra_row=False):
     for start in range(0, d, cols):
         stop = min(start + cols, d)
         block = flat[: height * (stop - start)].reshape(height, stop - start)
-        np.subtract(X[:, start:stop], shift[start:stop], out=block[:n])
+        columns = X[:, start:stop]
+        if sp.issparse(columns):
+            columns = columns.toarray()
+        np.subtract(columns, shift[start:stop], out=block[:n])
         yield start, block

@@ -6,6 +6,7 @@ Each check raises an error that states the rule it enforces and how to fix the i
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def raise_nonfinite(X, *, name="X", owner="this estimator"):
@@ -13,11 +14,18 @@ def raise_nonfinite(X, *, name="X", owner="this estimator"):
 
     Called after a pass over ``X`` whose running sums came out non-finite: NaN and
     infinity propagate into sums, so the engine needs no separate finiteness pass and
-    only looks for the offending entries once it knows there are some.
+    only looks for the offending entries once it knows there are some. For a sparse
+    ``X`` the (row, column) of each non-finite stored value comes from the sparse
+    structure, at any size and without densifying. If every entry is finite, a sum of
+    squares overflowed: :class:`MagnitudeError`.
     """
-    bad = ~np.isfinite(X)
-    n_nan = int(np.isnan(X).sum())
-    n_inf = int(bad.sum()) - n_nan
+    if sp.issparse(X):
+        rows, cols, n_nan, n_inf = _sparse_nonfinite(X)
+    else:
+        bad = ~np.isfinite(X)
+        n_nan = int(np.isnan(X).sum())
+        n_inf = int(bad.sum()) - n_nan
+        rows, cols = np.nonzero(bad)
     if n_nan == 0 and n_inf == 0:
         # Every entry is finite but a sum of squares overflowed (the engine catches
         # this and decomposes a rescaled copy).
@@ -26,7 +34,6 @@ def raise_nonfinite(X, *, name="X", owner="this estimator"):
             f"infinity in {X.dtype}. Rescale {name} (e.g. StandardScaler) before "
             f"{owner}."
         )
-    rows, cols = np.nonzero(bad)
     where = ", ".join(f"({r}, {c})" for r, c in zip(rows[:5], cols[:5], strict=True))
     more = f" and {rows.size - 5} more" if rows.size > 5 else ""
     raise ValueError(
@@ -34,6 +41,35 @@ def raise_nonfinite(X, *, name="X", owner="this estimator"):
         f"at (row, column) {where}{more}. {owner} needs finite values: drop those rows "
         "or impute them (e.g. sklearn.impute.SimpleImputer) first."
     )
+
+
+def _sparse_nonfinite(X):
+    """Rows and columns (in row-major order, each position once) of the non-finite
+    stored values of a sparse ``X``, and the numbers of NaN and infinite values.
+
+    A stored value's position in ``X.data`` is not a (row, column): its row (CSR) or
+    column (CSC) is the slice of ``indptr`` it falls in, the other index is in
+    ``indices``. Other formats go through COO. Reads ``X`` only.
+    """
+    if X.format in ("csr", "csc"):
+        data = X.data[: int(X.indptr[-1])]
+        at = np.flatnonzero(~np.isfinite(data))
+        major = np.searchsorted(X.indptr, at, side="right") - 1
+        minor = X.indices[at]
+        rows, cols = (major, minor) if X.format == "csr" else (minor, major)
+    else:
+        X = X.tocoo()
+        data = X.data
+        at = np.flatnonzero(~np.isfinite(data))
+        rows, cols = X.row[at], X.col[at]
+    n_nan = int(np.isnan(data[at]).sum())
+    n_inf = at.size - n_nan
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    # a duplicated position (non-canonical input) is named once
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return rows[first], cols[first], n_nan, n_inf
 
 
 def check_numeric_columns(X, owner):
