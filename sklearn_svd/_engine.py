@@ -47,6 +47,7 @@ from ._scatter import (
     gram_stats,
     scatter_stats,
     single_threaded_blas,
+    sparse_centred_product,
     sparse_column_sums,
     sparse_gram_stats,
     sparse_scatter_stats,
@@ -675,7 +676,10 @@ def _covariance_eigh(X, k, center, random_state, owner):
     # V^T = U^T X_c / s, formed block by block so X_c is never held whole.
     Vt = np.empty((U.shape[1], d))
     Ut = U.T.astype(X.dtype)
-    if exact_centring:
+    if exact_centring and sparse:
+        # only the columns the guard rejects are densified, block by block
+        Vt[:] = sparse_centred_product(Ut, X, mean)
+    elif exact_centring:
         # blocks centred in cache: the 10 or so rows of U^T rewrite nothing large,
         # unlike the Gram product's blocks
         for start, centred in centred_column_blocks(X, mean, cache_rows(X.T)):

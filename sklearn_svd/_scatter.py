@@ -530,30 +530,32 @@ def _cancelling(raw, centred, limit):
     return ~((raw <= limit * centred) | (raw == 0))
 
 
-def _sparse_moments(X, center, owner):
-    """``X`` canonical, its two-pass mean, and the columns a sparse product corrected
-    for the mean would spoil (:func:`_max_cancellation` of ``X.dtype``, the dense
-    path's guard), in one ``O(nnz)`` pass; NaN, infinity and overflowing sums raise."""
+def _sparse_moments(X, center, owner, limit):
+    """``X`` canonical, its two-pass mean, and the columns whose raw to centred sum of
+    squares exceeds ``limit`` (None if none), in one ``O(nnz)`` pass; NaN, infinity
+    and overflowing sums raise."""
     n = X.shape[0]
     X = _compressed(X)
     sums = sparse_column_sums(X, owner=owner)
     mean, raw, centred = _column_moments(X, sums / n if center else None)
     if not np.isfinite(raw).all():  # finite values whose squares overflow float64
         raise_nonfinite(X, owner=owner)
-    heavy = _cancelling(raw, centred, _max_cancellation(X.dtype)) if center else None
+    heavy = _cancelling(raw, centred, limit) if center else None
     return X, mean, heavy if center and heavy.any() else None
 
 
 def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
     """:func:`scatter_stats` for a sparse ``X``, never densifying it whole.
 
-    Contract: the same as :func:`scatter_stats`, ``|E_ij| <= c u sqrt(S_ii S_jj)``
+    Contract: at least that of :func:`scatter_stats`, ``|E_ij| <= c u sqrt(S_ii S_jj)``
     with ``c`` at most :func:`_max_cancellation` times that of the exactly centred
-    product, whatever the offset of the data.
+    product, whatever the offset of the data (for float32 data, the light block's error
+    is that of float64 arithmetic, far below).
 
     Method: the exact per-column sums of squares (:func:`_column_moments`, ``O(nnz)``)
     split the columns. For the light ones (every column of counts, indicators or
-    TF-IDF) the mean correction of the raw product cancels few digits, and the
+    TF-IDF) the mean correction of the raw product cancels at most 2^10 (the float64
+    guard, as the products are float64 whatever the dtype), and the
     scatter is the sparse product ``X^T X``, formed in float64 (exact products, float64
     sums: float32 input loses nothing to the accumulation), less ``n mu mu^T``. A
     heavy column, whose mean dwarfs its spread, is necessarily mostly stored values
@@ -565,7 +567,10 @@ def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
     a float64 copy of ``X`` without them, a sparse copy of them, and the chunks.
     """
     n, d = X.shape
-    X, mean, heavy = _sparse_moments(X, center, owner)
+    # The products are float64 whatever the dtype of X (exact for float32 values), so
+    # float32 data may cancel as many bits as float64 data: 2^10 of float64's 53 leave
+    # float32's 24 intact (TF-IDF columns of common words, ratios ~30, stay sparse).
+    X, mean, heavy = _sparse_moments(X, center, owner, _max_cancellation(np.float64))
     if heavy is None:
         X64 = X.astype(np.float64, copy=False)
         scatter = np.asarray((X64.T @ X64).toarray(), dtype=np.float64)
@@ -643,7 +648,8 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
     """:func:`gram_stats` for a sparse wide ``X``, never densifying it whole.
 
     Contract: as :func:`gram_stats`. The columns are split as in
-    :func:`sparse_scatter_stats`: the light ones give the sparse product ``X X^T``
+    :func:`sparse_scatter_stats`, with the guard of the dtype of ``X``: the light ones
+    give the sparse product ``X X^T``
     (float64) corrected for the mean (``X X^T - a 1^T - 1 a^T + |mu|^2``,
     ``a = X mu``), accepted when the guard also passes on its diagonal, row by row, as
     the dense path's; the heavy ones (or all, if the rows fail the guard) are
@@ -658,7 +664,9 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
     exact_centring : bool
     """
     n, d = X.shape
-    X, mean, heavy = _sparse_moments(X, center, owner)
+    # The Gram product is float64 too, but the columns accepted here get V from an
+    # implicitly centred product in the dtype of X (_engine): the dense path's guard.
+    X, mean, heavy = _sparse_moments(X, center, owner, _max_cancellation(X.dtype))
     light = np.ones(d, dtype=bool) if heavy is None else ~heavy
     gram = np.zeros((n, n))
     if light.any():
@@ -681,6 +689,35 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
     mean[H], heavy_gram = _centred_gram(X[:, H].tocsc(), mean[H])
     gram += heavy_gram
     return mean, gram, True
+
+
+def sparse_centred_product(A, X, mean):
+    """``A @ (X - 1 mean^T)`` in float64 for a dense ``A`` (``k x n``) and a sparse
+    ``X``, never densifying ``X`` whole.
+
+    Contract: each column ``j`` of the result has an error of about ``u`` times
+    ``|A| |x_j - mean_j|`` (``u`` the unit roundoff of ``X``), whatever the offset, at
+    the cost of a sparse product for the columns the guard of
+    :func:`sparse_gram_stats` accepts (``A X - (A 1) mean^T``, the correction in
+    float64) and cache-sized dense blocks, centred in one pass, for the heavy ones
+    only. Meant for ``V^T = U^T X_c / s`` on the wide path: centring every column
+    explicitly costs a dense ``k x n x d`` product (10x the fit for one heavy column of
+    a 2000 x 50000 matrix at density 1e-3).
+    """
+    X = _compressed(X)
+    out = np.asarray((X.T @ A.T).T, dtype=np.float64)
+    out -= np.outer(np.sum(A, axis=1, dtype=np.float64), mean)
+    _, raw, centred = _column_moments(X, np.asarray(mean, dtype=np.float64))
+    H = np.flatnonzero(_cancelling(raw, centred, _max_cancellation(X.dtype)))
+    if H.size:
+        XH = X[:, H].tocsc()
+        # what rounding the mean to the dtype of X left (~1e-3 of a spread of 1 at an
+        # offset of 1e4 in float32), subtracted after it: x - mean is exact near mean
+        rest = (mean[H] - mean[H].astype(X.dtype)).astype(X.dtype)
+        for start, block in centred_column_blocks(XH, mean[H], cache_rows(XH.T)):
+            block -= rest[start : start + block.shape[1]]
+            out[:, H[start : start + block.shape[1]]] = A @ block
+    return out
 
 
 def centred_column_blocks(X, mean, cols=None, *, extra_row=False):

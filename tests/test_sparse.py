@@ -35,6 +35,7 @@ from sklearn_svd import SVDDenoiser, SVDReducer
 from sklearn_svd._iterative import default_tol
 from sklearn_svd._operator import CentredOperator
 from sklearn_svd._scatter import (
+    sparse_centred_product,
     sparse_column_sums,
     sparse_gram_stats,
     sparse_scatter_stats,
@@ -248,6 +249,19 @@ def test_centred_operator_products(dtype, offset, shape):
     assert np.abs(op.gram(Y) - gram).max() <= bound
     # ||X_c||_F^2 from per-column sums in float64: exact to float64 rounding
     assert_allclose(op.sq_norm(), np.sum(s**2), rtol=1e-13)
+
+
+@pytest.mark.parametrize(("dtype", "offset"), CASES, ids=str)
+def test_sparse_centred_product(dtype, offset):
+    # U^T X_c for the wide path's V: against the explicit float64 product, entry by
+    # entry within 64 u |a_i| |x_j - mean_j| (a sum of n products in the dtype of X).
+    X, mean, _, _ = reference(SHAPES["wide"], dtype, offset)
+    Xc = X.astype(np.float64) - mean
+    A = np.random.default_rng(0).standard_normal((4, X.shape[0])).astype(dtype)
+    out = sparse_centred_product(A, sp.csr_matrix(X), mean)
+    bound = np.outer(np.linalg.norm(A, axis=1), np.linalg.norm(Xc, axis=0))
+    u = np.finfo(dtype).eps / 2
+    assert np.all(np.abs(out - A.astype(np.float64) @ Xc) <= 64 * u * bound)
 
 
 def test_reproducer_float32_offset_1e4():
