@@ -2,8 +2,15 @@
 
 from ._denoiser import SVDDenoiser
 from ._engine import ConditioningWarning
+from ._plot import ScreeDisplay
 from ._reducer import SVDReducer
 
 __version__ = "0.1.0"
 
-__all__ = ["ConditioningWarning", "SVDDenoiser", "SVDReducer", "__version__"]
+__all__ = [
+    "ConditioningWarning",
+    "SVDDenoiser",
+    "SVDReducer",
+    "ScreeDisplay",
+    "__version__",
+]
