@@ -146,8 +146,26 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         """Whether the rank rule needs every singular value (not only the top k)."""
         return not isinstance(self.n_components, Integral) and self.n_components is not None
 
+    def _prefers_spectrum(self):
+        """Whether the fit is better with every singular value, though it can do
+        without (the denoiser's noise estimate at a given rank)."""
+        return False
+
+    def _wants_spectrum(self, X):
+        """Whether to ask the engine for every singular value: when the rule needs
+        them, or prefers them and the solver computes them anyway (not a partial
+        solver, and not ``"auto"`` on sparse input too large for a dense product)."""
+        m = min(X.shape)
+        affordable = self.solver not in PARTIAL_SOLVERS and not (
+            self.solver == "auto" and sp.issparse(X) and m > LARGE_PRODUCT
+        )
+        return self._needs_spectrum() or (self._prefers_spectrum() and affordable)
+
     def _select_rank(self, s, ratio, shape):
-        """Rank kept for ``n_components``; subclasses add their string rules."""
+        """Rank kept for ``n_components``; subclasses add their string rules.
+
+        ``s`` holds every singular value, or the top ones only (a partial solver);
+        ``ratio`` their shares of the total sum of squares."""
         if isinstance(self.n_components, float):
             k = int(np.searchsorted(np.cumsum(ratio), self.n_components, side="right")) + 1
             return min(k, s.size)
@@ -160,7 +178,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         X = self._validate_fit_input(X)
         n, d = X.shape
         check_rank(self.n_components, n, d)
-        wanted = None if self._needs_spectrum() else self.n_components
+        wanted = None if self._wants_spectrum(X) else self.n_components
         dof = n - 1 if self.center else n
         shape = Shape(n, d, self.center)
 

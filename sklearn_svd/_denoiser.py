@@ -1,5 +1,6 @@
 """SVDDenoiser: low-rank denoising of a data matrix in its own feature space."""
 
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -9,8 +10,15 @@ from sklearn.base import OneToOneFeatureMixin
 
 from ._base import _BaseSVD, centred_dot
 from ._compat import Interval, StrOptions, _fit_context
-from ._rank import Shape, bulk_edge, noise_median, noise_mp, rank_hard_threshold
-from ._shrink import SHRINKERS, shrink
+from ._rank import (
+    Shape,
+    bulk_edge,
+    noise_median,
+    noise_mp,
+    noise_mp_partial,
+    rank_hard_threshold,
+)
+from ._shrink import SHRINKERS, optshrink, shrink
 
 
 class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
@@ -162,7 +170,7 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             *_BaseSVD._parameter_constraints["n_components"],
             StrOptions({"auto"}),
         ],
-        "shrinkage": [StrOptions({"hard", *SHRINKERS})],
+        "shrinkage": [StrOptions({"hard", "optshrink", *SHRINKERS})],
         "noise_level": [
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"mp", "median"}),
@@ -196,12 +204,19 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         self.random_state = random_state
 
     def _needs_spectrum(self):
-        # The noise estimate needs every singular value (unless hard truncation at a
-        # given rank, which needs no noise level); so do the rank rules.
-        needs_noise = not isinstance(self.noise_level, Real) and not (
+        # The rank rules, the median noise estimate and OptShrink read every singular
+        # value; the MP estimate can do with the top k (noise_mp_partial).
+        return (
+            super()._needs_spectrum()
+            or self.shrinkage == "optshrink"
+            or self.noise_level == "median"
+        )
+
+    def _prefers_spectrum(self):
+        # estimated noise at a given rank: from the whole spectrum when it is computed
+        return not isinstance(self.noise_level, Real) and not (
             self.shrinkage == "hard" and isinstance(self.n_components, Integral)
         )
-        return super()._needs_spectrum() or needs_noise
 
     def _spectrum_rule(self):
         return (
@@ -210,45 +225,74 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         )
 
     def _partial_parameters(self):
-        return "an int n_components and a float noise_level (or shrinkage='hard')"
+        if self.shrinkage == "optshrink":
+            return "an int n_components and shrinkage='frobenius' (or another)"
+        return "an int n_components (and noise_level='mp', a float, or None)"
+
+    def _estimate_noise(self, s, ratio, shape):
+        """The noise level: every singular value gives MP-PCA (or the median rule);
+        the top ``k`` only, with the energy of the rest, give :func:`noise_mp_partial`
+        (warning when no computed value lies inside the noise bulk)."""
+        if s.size >= shape.M:
+            if self.noise_level == "median":
+                return noise_median(s, shape)
+            return noise_mp(s, shape)[0]
+        share = float(np.sum(ratio, dtype=np.float64))
+        # the energy beyond the top k against theirs, from their shares of the total
+        tail_ratio = (1 - share) / share if share > 0 else 0.0
+        sigma, _, identified = noise_mp_partial(s, tail_ratio, shape)
+        if not identified:
+            warnings.warn(
+                f"None of the {s.size} computed singular values lies inside the noise "
+                "bulk, so the noise level is not identifiable from them: the estimate "
+                f"({sigma:.4g}) assumes at most {s.size} signal components and is too "
+                "large if there are more. Fit with a larger n_components, or with a "
+                "solver that computes every singular value, or give noise_level.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return sigma
 
     def _select_rank(self, s, ratio, shape):
         if isinstance(self.noise_level, Real):
             sigma = float(self.noise_level)
-        elif not self._needs_spectrum():  # hard truncation at a given rank: not needed
+        elif not self._prefers_spectrum():  # hard truncation at a given rank: not needed
             sigma = float("nan")
-        elif self.noise_level == "median":
-            sigma = noise_median(s, shape)
         else:
-            sigma = noise_mp(s, shape)[0]
+            sigma = self._estimate_noise(s, ratio, shape)
         self.noise_level_ = sigma
         self.bulk_edge_ = bulk_edge(shape, sigma)
         if self.n_components == "auto":
             if self.shrinkage == "hard":
                 k, self.threshold_ = rank_hard_threshold(s, shape, sigma=sigma)
-            else:
+            else:  # OptShrink too: the values above the bulk edge
                 self.threshold_ = self.bulk_edge_
-                k = int(np.sum(self._shrunk(s, shape) > 0))
+                k = int(np.sum(shrink(s, sigma, shape, "frobenius") > 0))
         else:
             k = super()._select_rank(s, ratio, shape)
             self.threshold_ = 0.0 if self.shrinkage == "hard" else self.bulk_edge_
         # The rank of the denoised data: a component whose shrunk value is 0 (at or
         # below the bulk edge, or a zero singular value) is dropped, so an explicit rank
         # is an upper bound. eta is nondecreasing in s: the kept ones lead.
-        positive = self._shrunk(s[:k], shape) > 0
+        positive = self._shrunk(s[:k], shape, s) > 0
         return int(np.argmin(positive)) if not positive.all() else k
 
-    def _shrunk(self, s, shape):
-        """``eta(s)`` for the kept singular values."""
+    def _shrunk(self, s, shape, spectrum=None):
+        """``eta(s)`` for the kept singular values ``s`` (OptShrink: the top
+        ``s.size`` of ``spectrum``)."""
         if self.shrinkage == "hard":
             return np.asarray(s, dtype=np.float64)
+        if self.shrinkage == "optshrink":
+            return optshrink(spectrum, s.size, shape)
         return shrink(s, self.noise_level_, shape, self.shrinkage)
 
     def _fit(self, X):
         X, U = super()._fit(X)
         s = self.singular_values_
         shape = Shape(self.n_samples_, self.n_features_in_, self.center)
-        self.shrunk_singular_values_ = self._shrunk(s, shape).astype(s.dtype)
+        self.shrunk_singular_values_ = self._shrunk(s, shape, self.spectrum_).astype(
+            s.dtype
+        )
         return X, U
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -69,3 +69,55 @@ def shrink(s, sigma, shape, loss):
         return s.copy()  # no noise: nothing to shrink
     scale = sigma * np.sqrt(shape.N)
     return scale * shrink_units(s / scale, shape.beta, loss)
+
+
+def optshrink(s, rank, shape):
+    """OptShrink (Nadakuditi 2014): data-driven shrinkage of the top ``rank`` values.
+
+    The noise is whatever the singular values ``s_{r+1}..s_M`` say it is, not a
+    white-noise model: with ``Sigma`` the ``(N - r) x (M - r)`` matrix of those values,
+    ``D(z) = phi(z) phibar(z)``, ``phi(z) = tr(z (z^2 - Sigma Sigma^T)^-1) / (M - r)``
+    and ``phibar`` the same over the ``N - r`` side (``N - M`` more poles at 0), the
+    D-transform of the noise, gives the weights ``eta_i = -2 D(s_i) / D'(s_i)``: for a
+    rank-``r`` signal plus noise, asymptotically the Frobenius-optimal value for each
+    singular vector pair the data gives. For white noise ``D`` is that of the
+    Marchenko-Pastur law and ``eta`` is Gavish & Donoho's Frobenius shrinker.
+
+    Parameters
+    ----------
+    s : array-like of shape (M,)
+        Every singular value that carries noise, descending.
+    rank : int
+        Number of signal components ``r < M``.
+    shape : Shape
+
+    Returns
+    -------
+    eta : ndarray of shape (rank,)
+        Nonnegative; 0 where the estimate is not positive (a value inside the noise).
+
+    Reference
+    ---------
+    Nadakuditi (2014), "OptShrink: an algorithm for improved low-rank signal matrix
+    denoising by optimal, data-driven singular value shrinkage", IEEE Trans. Inf.
+    Theory 60(5), 3002-3018. doi:10.1109/TIT.2014.2311661
+    """
+    s = np.asarray(s, dtype=np.float64)[: shape.M]
+    M, N, r = s.size, shape.N, int(rank)
+    top = s[:r]
+    if r >= M or not s[r] > 0:
+        return top.copy()  # no noise left to learn from: nothing to shrink
+    # in units of the largest noise value (no overflow), z the signal values
+    unit = s[r]
+    z = top[:, None] / unit
+    noise2 = (s[r:] / unit) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = z**2 - noise2
+        trace = np.sum(z / gap, axis=1)
+        dtrace = -np.sum((z**2 + noise2) / gap**2, axis=1)
+        z = z[:, 0]
+        phi, dphi = trace / (M - r), dtrace / (M - r)
+        phibar = (trace + (N - M) / z) / (N - r)
+        dphibar = (dtrace - (N - M) / z**2) / (N - r)
+        eta = -2 * phi * phibar / (dphi * phibar + phi * dphibar)
+    return unit * np.where(np.isfinite(eta) & (eta > 0) & (z > 1), eta, 0.0)

@@ -237,8 +237,8 @@ def large_sparse():
     ("params", "error"),
     [
         ({}, ValueError),  # auto: used to ask for fewer components only
-        ({"n_components": 5, "solver": "randomized"}, ValueError),  # used to say "auto"
-        ({"n_components": 5, "solver": "arpack"}, ValueError),
+        ({"n_components": 0.5, "solver": "randomized"}, ValueError),  # used to say "auto"
+        ({"n_components": 5, "noise_level": "median", "solver": "arpack"}, ValueError),
         ({"solver": "full"}, TypeError),
         ({"n_components": 5, "noise_level": 0.5, "solver": "full"}, TypeError),
     ],
@@ -254,7 +254,9 @@ def test_large_sparse_messages_name_what_works(large_sparse, params, error):
     message = str(info.value)
     # never sent to "full" (dense only) or to a bare "auto" (which refuses this input)
     assert "'full' or" not in message and "or 'auto'." not in message
-    assert "float noise_level (or shrinkage='hard') with solver='randomized' or " in message
+    assert (
+        "int n_components (and noise_level='mp', a float, or None) with solver=" in message
+    )
     assert "(or 'auto', up to 1000 components)" in message
 
 

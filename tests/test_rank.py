@@ -6,15 +6,19 @@ from numpy.testing import assert_allclose
 from sklearn.decomposition import PCA
 
 from sklearn_svd._rank import (
+    MIN_BULK,
     Shape,
     marchenko_pastur_median,
     median_threshold_coefficient,
+    mp_lower_moment,
     noise_median,
     noise_mp,
+    noise_mp_partial,
     optimal_hard_threshold,
     rank_hard_threshold,
     rank_minka,
 )
+from sklearn_svd._shrink import shrink
 
 BETAS = [0.1, 0.25, 0.5, 0.75, 1.0]
 # Gavish & Donoho (2014): lambda*(beta) from eq. (11); omega(beta) with the exact MP
@@ -110,3 +114,93 @@ def test_hard_threshold_rank_of_a_spiked_model():
     s = np.linalg.svd(X - X.mean(0), compute_uv=False)
     assert rank_hard_threshold(s, shape, sigma=sigma)[0] == 3
     assert rank_hard_threshold(s, shape)[0] == 3
+
+
+@pytest.mark.parametrize("gamma", [0.05, 0.3, 1.0])
+def test_mp_lower_moment_against_wishart(gamma):
+    # The share of the first moment held by the lowest q of the eigenvalues of
+    # Y^T Y / N (Y standard Gaussian N x M, M = gamma N): 0 and 1 at the ends, and the
+    # Monte Carlo value within 1% (finite-size error at M = 800 is ~1/M).
+    assert mp_lower_moment(gamma, 0.0) == 0.0
+    assert_allclose(mp_lower_moment(gamma, 1.0), 1.0, rtol=1e-12)
+    rng = np.random.default_rng(4)
+    M = 800
+    N = round(M / gamma)
+    lam = np.linalg.eigvalsh(np.cov(rng.standard_normal((N, M)), rowvar=False, bias=True))
+    for q in (0.25, 0.5, 0.75):
+        j = round(q * M)
+        assert_allclose(np.sum(lam[:j]) / np.sum(lam), mp_lower_moment(gamma, q), rtol=1e-2)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-30, 1e30, 1e200])
+def test_noise_estimates_are_scale_equivariant(scale):
+    # Squares of 1e200 overflow; the rules work in units of s_1.
+    rng = np.random.default_rng(5)
+    s = noise_spectrum(rng, 200, 80)
+    shape = Shape(200, 80, True)
+    sigma = noise_mp(s, shape)[0]
+    assert_allclose(noise_mp(s * scale, shape)[0], scale * sigma, rtol=1e-13)
+    tail_ratio = np.sum(s[8:] ** 2) / np.sum(s[:8] ** 2)
+    sigma = noise_mp_partial(s[:8], tail_ratio, shape)[0]
+    assert_allclose(noise_mp_partial(s[:8] * scale, tail_ratio, shape)[0], scale * sigma)
+
+
+def test_noise_mp_ignores_structural_zeros():
+    # Duplicated columns add exact zeros to the spectrum: structure, not noise (with
+    # them in the bulk, its mean and its lower half would fall to ~0.8 and ~0).
+    # The 30 duplicated directions have twice the variance (signal); the other 30
+    # are the noise, of sigma 1.
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((400, 60))
+    X = np.hstack([X, X[:, :30]])
+    s = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    assert s[60] < 1e-12 * s[0]
+    sigma = noise_mp(s, Shape(400, 90, True))[0]
+    assert_allclose(sigma, 1.0, rtol=0.05)
+
+
+def test_mp_noise_estimate_does_not_collapse_on_a_photograph():
+    # MP-PCA on a natural image at low noise passes no range test for a large bulk and
+    # used to descend to the last ~16 eigenvalues (sigma 0.36 of the truth); the
+    # guarded rule keeps a bulk of at least MIN_BULK of the spectrum.
+    from sklearn.datasets import load_sample_image
+
+    clean = load_sample_image("china.jpg").astype(float).mean(axis=2)
+    X = clean + 10.0 * np.random.default_rng(0).standard_normal(clean.shape)
+    s = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    shape = Shape(*X.shape, True)
+    sigma, p = noise_mp(s, shape)
+    assert sigma > 0.35 * 10.0
+    assert shape.M - p >= np.ceil(MIN_BULK * shape.M)
+    # as good a denoiser as the true sigma (0.93 of its error: the image's weak
+    # components inside the bulk make a lower sigma better)
+    U, s, Vt = np.linalg.svd(X - X.mean(0), full_matrices=False)
+
+    def error(sigma):
+        denoised = (U * shrink(s, sigma, shape, "frobenius")) @ Vt + X.mean(0)
+        return np.linalg.norm(denoised - clean)
+
+    assert error(sigma) <= 1.01 * error(10.0)
+
+
+@pytest.mark.parametrize(("n", "d"), [(1001, 300), (301, 600)])
+def test_partial_noise_estimate_matches_the_full_one(n, d):
+    # Spiked model, 5 spikes above the edge: from the top k (k = M/10, M/4) and the
+    # energy of the rest, the estimate is within 1% of the true sigma and identified;
+    # with k below the signal rank it says it is not identified.
+    rng = np.random.default_rng(8)
+    N, M = max(n - 1, d), min(n - 1, d)
+    U = np.linalg.qr(rng.standard_normal((n, 5)))[0]
+    V = np.linalg.qr(rng.standard_normal((d, 5)))[0]
+    X = (U * np.sqrt(N) * np.linspace(2, 4, 5)) @ V.T + rng.standard_normal((n, d))
+    s = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    shape = Shape(n, d, True)
+    for k in (M // 10, M // 4):
+        tail_ratio = np.sum(s[k:] ** 2) / np.sum(s[:k] ** 2)
+        sigma, p, identified = noise_mp_partial(s[:k], tail_ratio, shape)
+        assert identified and p == 5
+        assert_allclose(sigma, 1.0, rtol=1e-2)
+    tail_ratio = np.sum(s[3:] ** 2) / np.sum(s[:3] ** 2)
+    sigma, p, identified = noise_mp_partial(s[:3], tail_ratio, shape)
+    assert not identified and p == 3
+    assert sigma > 1.0  # biased upward by the two spikes left in the residual
