@@ -42,24 +42,44 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         nonzero are kept (with the shrinkers, those above the bulk edge; with
         ``"hard"``, those with a nonzero singular value), and ``n_components_`` says how
         many.
-    shrinkage : {"frobenius", "operator", "nuclear", "hard"}, default="frobenius"
-        ``"hard"``: keep the singular values as they are (truncation). The others are the
-        optimal shrinkers of Gavish & Donoho (2017) for the Frobenius, operator and
-        nuclear norm losses: zero at and below the bulk edge
-        ``sigma sqrt(N) (1 + sqrt(beta))``, close to the true signal strength above it.
+    shrinkage : {"frobenius", "operator", "nuclear", "hard", "optshrink"}, \
+            default="frobenius"
+        ``"hard"``: keep the singular values as they are (truncation).
+        ``"frobenius"``, ``"operator"``, ``"nuclear"``: the optimal shrinkers of
+        Gavish & Donoho (2017) for those losses, under white noise of level
+        ``noise_level_``: zero at and below the bulk edge
+        ``sigma sqrt(N) (1 + sqrt(beta))``, close to the true signal strength above
+        it. ``"optshrink"``: OptShrink (Nadakuditi 2014), which needs no noise level:
+        its weights come from the empirical D-transform of the singular values below
+        the rank, so it adapts to noise that is not white (unequal column variances,
+        correlated noise) and to the weak signal components that natural data leave
+        in the bulk; prefer it there. Its rank is ``n_components`` (``"auto"``: the
+        values above the bulk edge, as for ``"frobenius"``; ``noise_level`` is used
+        for that rank only), and it needs every singular value (not with the
+        partial solvers).
     noise_level : float, {"mp", "median"} or None, default=None
         The noise standard deviation ``sigma`` per entry, if known. Otherwise estimated
-        from the spectrum: ``"mp"`` (None means this) by the MP-PCA rule of Veraart et
-        al. (2016), the mean of the eigenvalues that fit a Marchenko-Pastur bulk;
-        ``"median"`` by the median singular value (Gavish & Donoho 2014), biased upward
-        when the signal has more than a few components.
+        from the spectrum. ``"mp"`` (None means this): the MP-PCA rule of Veraart et
+        al. (2016), guarded against its collapse (the fitted bulk holds at least 10%
+        of the nonzero singular values) and fitted to the lower half of the bulk
+        (natural data leave weak components in its upper part); see
+        :func:`sklearn_svd._rank.noise_mp`. With a partial solver (an int
+        ``n_components``), from the top ``n_components`` values and the energy of the
+        rest (:func:`sklearn_svd._rank.noise_mp_partial`), with a warning when none of
+        them lies inside the noise bulk (then ``sigma`` is not identifiable and the
+        estimate is too large if the signal has more components). ``"median"``: the
+        median singular value (Gavish & Donoho 2014), biased upward when the signal
+        has more than a few components.
     solver : {"auto", "covariance_eigh", "full", "randomized", "arpack"}, default="auto"
-        As in :class:`SVDReducer`. Estimating the noise or choosing the rank needs the
-        whole spectrum, which ``"randomized"`` and ``"arpack"`` do not compute: with
-        them give an int ``n_components`` and a float ``noise_level`` (or
-        ``shrinkage="hard"``). The same holds for sparse input whose smaller side
-        exceeds 10000, for which ``"auto"`` does not form the dense ``min(n, d)^2``
-        product (``"covariance_eigh"`` does, if it fits in memory).
+        As in :class:`SVDReducer`. ``"randomized"`` and ``"arpack"`` compute the top
+        ``n_components`` only: with them give an int ``n_components`` (the noise is
+        then estimated from those values and the total energy, unless given); the
+        rank rules (``"auto"``, a fraction, None), ``noise_level="median"`` and
+        ``"optshrink"`` need every singular value. So does sparse input whose smaller
+        side exceeds 10000 with ``"auto"``, which does not form the dense
+        ``min(n, d)^2`` product there (``"covariance_eigh"`` does, if it fits in
+        memory). With an int ``n_components`` and a solver that computes every
+        singular value anyway, the noise is estimated from all of them.
     center : bool, default=True
         Subtract the column means before the decomposition and add them back after.
         Centring removes one degree of freedom: the noise is that of an
@@ -145,6 +165,10 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
 
     Gavish & Donoho (2017), "Optimal shrinkage of singular values", IEEE Trans. Inf.
     Theory 63(4). doi:10.1109/TIT.2017.2653801
+
+    Nadakuditi (2014), "OptShrink: an algorithm for improved low-rank signal matrix
+    denoising by optimal, data-driven singular value shrinkage", IEEE Trans. Inf.
+    Theory 60(5). doi:10.1109/TIT.2014.2311661
 
     Veraart et al. (2016), "Denoising of diffusion MRI using random matrix theory",
     NeuroImage 142. doi:10.1016/j.neuroimage.2016.08.016

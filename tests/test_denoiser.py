@@ -311,3 +311,88 @@ def test_partial_solver_message_names_solvers_for_the_input(data, sparse):
     _, s, _ = scipy.linalg.svd(noisy - noisy.mean(axis=0))
     # s_1 / s_30 ~ 10^2: the Gram solver's relative error u (s_1 / s_i)^2 < 1e-11
     assert_allclose(denoiser.spectrum_, s, rtol=1e-9)
+
+
+def spiked_data(n, d, strengths, seed=0):
+    """Signal of the given strengths (in units of sqrt(N), the bulk edge of unit noise
+    at beta -> 0 being 1) plus unit Gaussian noise; returns (signal, noisy)."""
+    rng = np.random.default_rng(seed)
+    N = max(n - 1, d)
+    U = np.linalg.qr(rng.standard_normal((n, len(strengths))))[0]
+    V = np.linalg.qr(rng.standard_normal((d, len(strengths))))[0]
+    signal = (U * np.sqrt(N) * np.asarray(strengths)) @ V.T
+    return signal, signal + rng.standard_normal((n, d))
+
+
+@pytest.mark.parametrize("solver", ["randomized", "arpack"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_partial_solvers_estimate_the_noise(solver, sparse):
+    # The default denoiser at a given rank with a partial solver: the noise level
+    # from the top k and the residual energy, within 1% of the whole-spectrum
+    # estimate, and the same denoised data to that accuracy.
+    _, X = spiked_data(1001, 300, [2, 2.5, 3, 3.5, 4])
+    full = SVDDenoiser(30, solver="full").fit(X)
+    partial = SVDDenoiser(30, solver=solver, random_state=0)
+    partial.fit(sp.csr_matrix(X) if sparse else X)
+    assert partial.solver_ == solver
+    assert_allclose(partial.noise_level_, 1.0, rtol=1e-2)
+    assert_allclose(partial.noise_level_, full.noise_level_, rtol=1e-2)
+    assert partial.n_components_ == full.n_components_ == 5
+    reference = full.transform(X)
+    error = np.linalg.norm(partial.transform(X) - reference) / np.linalg.norm(reference)
+    assert error < 1e-2
+
+
+def test_partial_solver_warns_when_the_noise_is_not_identifiable():
+    # 5 signal components, 3 computed: none lies inside the bulk.
+    _, X = spiked_data(1001, 300, [2, 2.5, 3, 3.5, 4])
+    with pytest.warns(UserWarning, match="not identifiable"):
+        denoiser = SVDDenoiser(3, solver="randomized", random_state=0).fit(X)
+    assert denoiser.noise_level_ > 1.0  # the residual holds two spikes
+
+
+def test_partial_solver_on_pure_noise_keeps_almost_nothing():
+    # k = M / 4 of pure noise: the Frobenius shrinker keeps < 5% of the noise norm.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((801, 200))
+    denoiser = SVDDenoiser(50, solver="randomized", random_state=0)
+    denoised = denoiser.fit_transform(X) - X.mean(0)
+    assert_allclose(denoiser.noise_level_, 1.0, rtol=1e-2)
+    assert np.linalg.norm(denoised) < 0.05 * np.linalg.norm(X - X.mean(0))
+
+
+def test_optshrink_is_the_frobenius_shrinker_for_white_noise():
+    # For white noise the D-transform is Marchenko-Pastur's and OptShrink's weights
+    # are Gavish & Donoho's Frobenius shrinker at the true sigma, up to the
+    # finite-size fluctuation of the empirical transform (~1/M).
+    _, X = spiked_data(2001, 1000, [1.5, 2, 3])
+    opt = SVDDenoiser(shrinkage="optshrink").fit(X)
+    known = SVDDenoiser(noise_level=1.0).fit(X)
+    assert opt.n_components_ == known.n_components_ == 3
+    assert_allclose(opt.shrunk_singular_values_, known.shrunk_singular_values_, rtol=2e-2)
+
+
+def test_optshrink_beats_a_white_noise_model_on_coloured_noise():
+    # Noise whose column variances range over 0.1 .. 4: the white-noise shrinkers
+    # mis-model the bulk; OptShrink learns it from the spectrum (Nadakuditi 2014).
+    rng = np.random.default_rng(9)
+    signal, _ = spiked_data(1001, 400, [1.5, 2, 3, 4])
+    noise = rng.standard_normal(signal.shape) * np.sqrt(np.linspace(0.1, 4, 400))
+    X = signal + noise
+    errors = {
+        shrinkage: np.linalg.norm(
+            SVDDenoiser(shrinkage=shrinkage).fit_transform(X) - signal - X.mean(0)
+        )
+        for shrinkage in ("optshrink", "frobenius")
+    }
+    assert errors["optshrink"] < errors["frobenius"]
+
+
+def test_optshrink_with_an_int_rank_and_a_partial_solver():
+    _, X = spiked_data(601, 200, [2, 3])
+    denoiser = SVDDenoiser(4, shrinkage="optshrink").fit(X)
+    # an explicit rank is an upper bound: values inside the bulk get weight 0
+    assert denoiser.n_components_ <= 4
+    assert np.all(denoiser.shrunk_singular_values_ < denoiser.singular_values_)
+    with pytest.raises(ValueError, match="shrinkage='frobenius'"):
+        SVDDenoiser(4, shrinkage="optshrink", solver="randomized").fit(X)
