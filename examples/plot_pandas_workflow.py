@@ -8,6 +8,7 @@ names and index, so denoised data can go straight back into a pandas workflow.
 """
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -17,7 +18,7 @@ rng = np.random.default_rng(0)
 factors = rng.standard_normal((200, 2))
 loadings = rng.standard_normal((2, 6))
 frame = pd.DataFrame(
-    factors @ loadings + 0.3 * rng.standard_normal((200, 6)) + 20,
+    factors @ loadings + rng.standard_normal((200, 6)) + 20,
     columns=["height", "weight", "age", "income", "rent", "commute"],
     index=pd.RangeIndex(1000, 1200, name="person"),
 )
@@ -43,3 +44,15 @@ loadings_table = pd.DataFrame(
     reducer.components_, index=reducer.get_feature_names_out(), columns=frame.columns
 )
 print(loadings_table.round(2))
+
+# %%
+# pandas plots the result directly: one column, raw and denoised, for the first 60
+# people (the index labels the axis).
+ax = (
+    frame["income"]
+    .iloc[:60]
+    .plot(color="0.6", marker=".", label="raw", figsize=(7, 3.5), title="income")
+)
+smooth["income"].iloc[:60].plot(ax=ax, color="C0", label="denoised (rank 2)")
+ax.legend()
+plt.show()

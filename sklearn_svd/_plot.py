@@ -72,6 +72,11 @@ class ScreeDisplay:
         curve that :meth:`plot` draws with ``cumulative=True``.
     name : str, default=None
         Name of the estimator, shown in the legend.
+    rounding_level : float, default=None
+        Singular values at or below it are rounding, numerically zero (such as the
+        last one of centred data with fewer samples than features). They are drawn,
+        but the axis starts above them, so that they do not stretch the log scale
+        over a dozen decades. None: the axis shows every positive value.
 
     Attributes
     ----------
@@ -107,7 +112,10 @@ class ScreeDisplay:
 
     Notes
     -----
-    On the log scale, singular values that are exactly zero are not drawn. For an
+    On the log scale, singular values that are exactly zero are not drawn, and those
+    at or below ``rounding_level`` lie below the visible axis. :meth:`from_estimator`
+    sets ``rounding_level`` to ``max(n_samples, n_features) eps s_1`` (``eps`` of the
+    fitted dtype), the rule of ``numpy.linalg.matrix_rank``. For an
     estimator that computed the whole spectrum (``spectrum_`` is not None) every
     singular value is drawn and the explained variance ratio of each is
     ``s_i^2 / sum_j s_j^2``; otherwise only the kept ones, with their
@@ -139,6 +147,7 @@ class ScreeDisplay:
         bulk_edge: float | None = None,
         explained_variance_ratio=None,
         name: str | None = None,
+        rounding_level: float | None = None,
     ):
         self.singular_values = singular_values
         self.n_components = n_components
@@ -147,6 +156,7 @@ class ScreeDisplay:
         self.bulk_edge = bulk_edge
         self.explained_variance_ratio = explained_variance_ratio
         self.name = name
+        self.rounding_level = rounding_level
 
     def _validated(self):
         """The stored values as arrays, checked against each other."""
@@ -263,6 +273,14 @@ class ScreeDisplay:
         # Exact zeros (rank-deficient data) cannot sit on a log scale: masked, not
         # clipped to a tiny value that would stretch the axis.
         ax.set_yscale("log", nonpositive="mask")
+        floor = _positive_finite(self.rounding_level)
+        if floor is not None and np.any(s <= floor) and np.any(s > floor):
+            # The values at the rounding level would stretch the axis over decades of
+            # nothing: start it below the lowest value of interest instead.
+            shown = [s[s > floor].min(), edge, threshold]
+            if shrunk is not None and np.any(shrunk > 0):
+                shown.append(shrunk[shrunk > 0].min())
+            ax.set_ylim(bottom=min(v for v in shown if v is not None) / 2)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(xlabel="component", ylabel="singular value")
 
@@ -348,6 +366,13 @@ class ScreeDisplay:
         else:
             ratio = getattr(estimator, "explained_variance_ratio_", None)
 
+        rounding = None
+        if values.size and hasattr(estimator, "n_samples_"):
+            size = max(estimator.n_samples_, getattr(estimator, "n_features_in_", 0))
+            dtype = getattr(estimator, "components_", values).dtype
+            eps = np.finfo(dtype if dtype.kind == "f" else np.float64).eps
+            rounding = size * float(eps) * float(values.max())
+
         shrunk = getattr(estimator, "shrunk_singular_values_", None)
         if shrunk is not None and np.array_equal(shrunk, kept):
             shrunk = None  # hard truncation: nothing was shrunk
@@ -359,6 +384,7 @@ class ScreeDisplay:
             bulk_edge=getattr(estimator, "bulk_edge_", None),
             explained_variance_ratio=ratio,
             name=type(estimator).__name__ if name is None else name,
+            rounding_level=rounding,
         )
         display.estimator_ = estimator
         return display.plot(

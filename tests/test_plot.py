@@ -206,3 +206,24 @@ def test_missing_matplotlib_says_what_to_install(noisy, monkeypatch, method):
     with pytest.raises(ImportError, match=r'pip install "sklearn-svd\[plot\]"') as info:
         call()
     assert f"ScreeDisplay.{method} requires matplotlib" in str(info.value)
+
+
+def test_rounding_level_values_drawn_below_the_axis():
+    # Centred data with fewer samples than features: the last singular value is
+    # rounding (about eps s_1), drawn but below the axis, which would otherwise span
+    # a dozen decades.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 60))
+    denoiser = SVDDenoiser().fit(X)
+    s = denoiser.spectrum_
+    assert s[-1] < 1e-12 * s[0]
+    display = ScreeDisplay.from_estimator(denoiser)
+    assert_array_equal(display.line_.get_ydata(), s)
+    rounding = max(X.shape) * np.finfo(np.float64).eps * s[0]
+    assert display.rounding_level == pytest.approx(rounding)
+    bottom = display.ax_.get_ylim()[0]
+    assert s[-1] < bottom < s[-2]
+    # Without a rounding level the axis reaches down to it.
+    display.rounding_level = None
+    display.plot()
+    assert display.ax_.get_ylim()[0] <= s[-1]
