@@ -75,7 +75,6 @@ numpydoc_validation_overrides = {"SA03": [r"\bscikit-learn's\b"]}
 numpydoc_validation_exclude = {r"\.get_feature_names_out$"}
 
 
-
 def _escape_shape_names(app, what, name, obj, options, lines):
     """Escape trailing underscores in ``of shape (n_components_,)``.
 
@@ -98,13 +97,13 @@ def setup(app):
 # -- Cross-references --------------------------------------------------------------
 # A broken reference to one of our own objects fails the build. References to other
 # projects (numpy, scipy, scikit-learn, matplotlib, pandas) stay unlinked: the build
-# runs offline, without intersphinx inventories. The private modules that docstrings
-# cite for their formulas (sklearn_svd._rank, sklearn_svd._shrink) are not part of the
-# API pages; the user guide gives those formulas.
+# runs offline, without intersphinx inventories. The private modules and functions that
+# docstrings cite for their formulas (sklearn_svd._rank.noise_mp, sklearn_svd._shrink)
+# are not part of the API pages; the user guide gives those formulas.
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(numpy|scipy|sklearn|matplotlib|pandas|polars)(\..*)?"),
-    (r"py:mod", r"sklearn_svd\._\w+"),
+    (r"py:.*", r"sklearn_svd\._\w+(\..*)?"),
 ]
 
 # -- HTML --------------------------------------------------------------------------

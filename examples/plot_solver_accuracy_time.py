@@ -6,8 +6,9 @@ Every solver of ``SVDReducer`` and of scikit-learn's ``PCA`` on the same data: t
 time of one fit against the largest relative error of the ten leading singular values
 (the reference is LAPACK's SVD of the explicitly centred data). Down and to the left
 is better. The user guide's *Choosing a solver* page has the measurements at larger
-sizes; this example runs in seconds, so its timings are small and noisy (they are
-medians of a few fits, on whatever machine built these pages).
+sizes; this example runs in seconds, so its timings are small and noisy (medians of a
+few fits, on whatever machine built these pages; the documentation build runs with one
+BLAS thread, ``OMP_NUM_THREADS=1``).
 """
 
 # %%
