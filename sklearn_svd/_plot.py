@@ -300,7 +300,9 @@ class ScreeDisplay:
             twin.set(ylim=(0, 1.02), ylabel="cumulative explained variance ratio")
             self.ax_cumulative_ = twin
             handles.append(self.cumulative_line_)
-        ax.legend(handles=handles, loc="best")
+        # "best" searches the drawn data (and warns when that is slow): only for short
+        # spectra, where the top right is otherwise where the leading values are.
+        ax.legend(handles=handles, loc="best" if s.size <= 500 else "upper right")
         return self
 
     @classmethod
