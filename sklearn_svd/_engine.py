@@ -649,6 +649,66 @@ def _iterative(
     ), info
 
 
+def _from_scatter(stats, k, random_state, dtype):
+    """The top ``k`` triplets (no ``U``) from the centred scatter of the rows: its
+    eigenvalues are the squared singular values, its eigenvectors the right singular
+    vectors."""
+    total = np.sqrt(max(np.trace(stats.scatter), 0.0))
+    w, V, spectrum = top_eigh(stats.scatter, k, random_state)
+    spectrum = None if spectrum is None else np.sqrt(spectrum)
+    return _finish(
+        np.sqrt(w),
+        V.T,
+        None,
+        stats.mean,
+        stats.n_samples,
+        total,
+        spectrum,
+        "covariance_eigh",
+        dtype,
+    )
+
+
+def decompose_scatter(
+    stats,
+    n_components=None,
+    *,
+    scale=1.0,
+    dtype=np.float64,
+    random_state=None,
+    select_rank=None,
+    reason="statistics merged from batches",
+):
+    """:func:`decompose` from the statistics of the rows (count, mean, centred
+    scatter) rather than the rows themselves: the covariance solver's tall path, with
+    its precision (``u (s_1 / s_i)^2`` relative on ``s_i``) and without its
+    conditioning fallback (the rows are gone).
+
+    Parameters
+    ----------
+    stats : ScatterStats
+        Of the rows times ``scale`` (a power of two).
+    n_components : int or None
+        Number of triplets; None for all ``min(n_samples, n_features)``.
+    scale : float
+        The results are divided by it (exact).
+    dtype : numpy dtype
+        Of the results (that of the rows).
+    random_state, select_rank
+        As in :func:`decompose` (``select_rank`` sees the unscaled result).
+    reason : str
+        Stored as the result's ``reason``.
+
+    Returns
+    -------
+    SVDResult
+    """
+    n, d = stats.n_samples, stats.mean.size
+    k = min(n, d) if n_components is None else n_components
+    result = _unscaled(_from_scatter(stats, k, random_state, dtype), scale)
+    return _ranked(result, reason, select_rank)
+
+
 def _covariance_eigh(X, k, center, random_state, owner):
     n, d = X.shape
     sparse = sp.issparse(X)
@@ -657,13 +717,7 @@ def _covariance_eigh(X, k, center, random_state, owner):
             stats = sparse_scatter_stats(X, center=center, owner=owner)
         else:
             stats = scatter_stats(X, center=center, owner=owner)
-        total = np.sqrt(max(np.trace(stats.scatter), 0.0))
-        w, V, spectrum = top_eigh(stats.scatter, k, random_state)
-        s = np.sqrt(w)
-        spectrum = None if spectrum is None else np.sqrt(spectrum)
-        return _finish(
-            s, V.T, None, stats.mean, n, total, spectrum, "covariance_eigh", X.dtype
-        )
+        return _from_scatter(stats, k, random_state, X.dtype)
 
     if sparse:
         mean, gram, exact_centring = sparse_gram_stats(X, center=center, owner=owner)

@@ -199,9 +199,10 @@ def test_partial_solvers_and_spectrum_rules(solver):
         match=f"needs every singular value, which solver='{solver}' does not compute",
     ):
         SVDReducer(0.9, solver=solver).fit(X)
-    with pytest.raises(ValueError, match="float noise_level"):
+    with pytest.raises(ValueError, match="Give an int n_components"):
         SVDDenoiser(solver=solver).fit(X)
-    # what they can do: an int rank, with a known noise level or hard truncation
+    # what they can do: an int rank, with a known or estimated noise level or hard
+    # truncation
     denoiser = SVDDenoiser(5, noise_level=0.1, solver=solver, random_state=0).fit(X)
     exact = SVDDenoiser(5, noise_level=0.1, solver="full").fit(X)
     assert_allclose(
