@@ -149,6 +149,28 @@ def test_wide_gram_float32_large_offset():
     assert_allclose(mean, X64.mean(0), rtol=0, atol=1e-6 * Xc.std(0).min())
 
 
+@pytest.mark.parametrize("solver", ["randomized", "arpack"])
+@pytest.mark.parametrize("shape", [(500, 40), (50_000, 40), (40, 3000)])
+def test_iterative_dense_float32_large_offset(solver, shape):
+    # Dense data at an offset of 1e6 in float32 is centred exactly, chunk by chunk.
+    # The mean rounded to float32 is off by up to 0.03 (half an ulp) and, for 50000
+    # rows, the float32 column sums by ~40 times the spread of 1: subtracting only the
+    # rounded mean, from unrefined sums, gave errors of 4e-3 (500 rows) and 260x
+    # (50000 rows) where the sparse path, which refines the mean and subtracts the
+    # rounding's remainder, gave 4e-8. Now both are at float32's u (6e-8) times a
+    # small factor.
+    rng = np.random.default_rng(11)
+    X = (rng.standard_normal(shape) + 1e6).astype(np.float32)
+    ref_s, _ = reference_svd(X)
+    for data in (X, sp.csr_matrix(X)):
+        result = decompose(data, 5, solver=solver, random_state=0)
+        assert_allclose(result.singular_values, ref_s[:5], rtol=5e-7)
+        # the mean is returned in float32: within an ulp at 1e6 (0.0625)
+        ulp = float(np.spacing(np.float32(1e6)))
+        assert_allclose(result.mean, X.astype(np.float64).mean(0), rtol=0, atol=ulp)
+        assert_allclose(result.total_norm, np.linalg.norm(ref_s), rtol=1e-6)
+
+
 def test_scatter_stats_merge_is_exact():
     rng = np.random.default_rng(3)
     A = rng.standard_normal((500, 6)) + 100.0
