@@ -1,5 +1,7 @@
 """What both estimators share: parameters, validation, fitting through the engine."""
 
+import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -15,8 +17,15 @@ from ._compat import (
     check_is_fitted,
     validate_data,
 )
-from ._engine import LARGE_PRODUCT, PARTIAL_SOLVERS, SOLVERS, decompose
+from ._engine import (
+    LARGE_PRODUCT,
+    PARTIAL_SOLVERS,
+    SOLVERS,
+    decompose,
+    decompose_scatter,
+)
 from ._rank import Shape
+from ._stream import add_batch
 from ._validation import check_numeric_columns, check_rank
 
 #: Rows per block when projecting new data, so the centred block stays in cache.
@@ -37,6 +46,30 @@ def centred_dot(X, mean, W):
         block = X[start : start + _PROJECT_ROWS]
         out[start : start + block.shape[0]] = (block - mean) @ W
     return out
+
+
+def _derived(name):
+    """Whether ``name`` is a fitted attribute computed from the data (not the input
+    checks' ``n_features_in_`` and ``feature_names_in_``)."""
+    return (
+        name.endswith("_")
+        and not name.startswith("_")
+        and name not in ("n_features_in_", "feature_names_in_")
+    )
+
+
+def _variances(result, dof):
+    """Explained variances, total variance and explained ratios of an engine result.
+
+    Divided before squaring, and ratios of norms: nothing overflows unless the variance
+    itself exceeds float64 (then it is inf, honestly)."""
+    s = result.singular_values.astype(np.float64)
+    norm = np.float64(result.total_norm)
+    with np.errstate(over="ignore"):
+        explained = (s / np.sqrt(dof)) ** 2
+        total = float((norm / np.sqrt(dof)) ** 2)
+    ratio = (s / norm) ** 2 if norm > 0 else 0 * s
+    return explained, total, ratio
 
 
 class _BaseSVD(TransformerMixin, BaseEstimator):
@@ -178,39 +211,41 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         X = self._validate_fit_input(X)
         n, d = X.shape
         check_rank(self.n_components, n, d)
-        wanted = None if self._wants_spectrum(X) else self.n_components
-        dof = n - 1 if self.center else n
-        shape = Shape(n, d, self.center)
-
-        def variances(result):
-            # Divided before squaring, and ratios of norms: nothing overflows unless
-            # the variance itself exceeds float64 (then it is inf, honestly).
-            s = result.singular_values.astype(np.float64)
-            norm = np.float64(result.total_norm)
-            with np.errstate(over="ignore"):
-                explained = (s / np.sqrt(dof)) ** 2
-                total = float((norm / np.sqrt(dof)) ** 2)
-            ratio = (s / norm) ** 2 if norm > 0 else 0 * s
-            return explained, total, ratio
-
-        def select_rank(result):
-            return self._select_rank(result.singular_values, variances(result)[2], shape)
-
+        self._forget_stream()  # fit starts over
         result = decompose(
             X,
-            wanted,
+            None if self._wants_spectrum(X) else self.n_components,
             solver=self.solver,
             center=self.center,
             copy=self.copy,
             random_state=self.random_state,
             owner=type(self).__name__,
-            select_rank=select_rank,
+            select_rank=self._rank_selector(n, d),
             n_oversamples=self.n_oversamples,
             n_iter=self.n_iter,
             tol=self.tol,
         )
+        return X, self._set_fitted(result, n, d, X.dtype)
+
+    def _rank_selector(self, n, d):
+        """``select_rank(result)`` for the engine: :meth:`_select_rank` on its values."""
+        shape = Shape(n, d, self.center)
+
+        def select_rank(result):
+            ratio = _variances(result, self._dof(n))[2]
+            return self._select_rank(result.singular_values, ratio, shape)
+
+        return select_rank
+
+    def _dof(self, n):
+        return n - 1 if self.center else n
+
+    def _set_fitted(self, result, n, d, dtype):
+        """Set the fitted attributes from the engine's result; return ``U`` (its kept
+        columns in ``dtype``, or None)."""
+        dof = self._dof(n)
         s = result.singular_values
-        explained_variance, total_var, ratio = variances(result)
+        explained_variance, total_var, ratio = _variances(result, dof)
         k = result.rank
         self.n_samples_ = n
         self.spectrum_ = result.spectrum
@@ -222,8 +257,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         self.components_ = result.components[:k]
         self.singular_values_ = s[:k]
         with np.errstate(over="ignore"):  # beyond float32: inf, as the variance is
-            self.explained_variance_ = explained_variance[:k].astype(X.dtype)
-        self.explained_variance_ratio_ = ratio[:k].astype(X.dtype)
+            self.explained_variance_ = explained_variance[:k].astype(dtype)
+        self.explained_variance_ratio_ = ratio[:k].astype(dtype)
         rest = min(n, d) - k
         if rest == 0:
             noise = 0.0
@@ -243,12 +278,121 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             # relative (matrix_rank's bound): below that it is rounding, not variance.
             # (as a fraction of the total, which may overflow where the ratios don't)
             discarded = 1.0 - ratio[:k].sum()
-            tol = max(n, d) * np.finfo(X.dtype).eps
+            tol = max(n, d) * np.finfo(dtype).eps
             noise = float(total_var * discarded / rest) if discarded > tol else 0.0
         self.noise_variance_ = noise
         # the Gram and randomized solvers return U in float64: outputs keep X's dtype
-        U = None if result.U is None else result.U[:, :k].astype(X.dtype, copy=False)
-        return X, U
+        return None if result.U is None else result.U[:, :k].astype(dtype, copy=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the model with a batch of rows, exactly.
+
+        The batch's count, mean and centred scatter are merged into those of the rows
+        seen so far (Chan et al.'s update: no approximation, and no cancellation
+        however far the batch's mean lies from the running one), and the fitted
+        attributes are those of :meth:`fit` on every row seen, with the
+        ``"covariance_eigh"`` solver's precision (whatever ``solver`` says: it
+        applies to :meth:`fit`). They are computed when first read
+        after a batch (one ``d x d`` eigendecomposition, not one per batch). Memory:
+        ``O(n_features^2)``, whatever the number of rows; a ``d x d`` scatter that does
+        not fit in memory raises ``MemoryError``.
+
+        The first call sets ``n_features_in_`` (and ``feature_names_in_``), later ones
+        check them. :meth:`fit` discards the statistics and keeps none of its own, so
+        ``partial_fit`` after :meth:`fit` starts a new model from its batch, with a
+        warning.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of rows (one or more; dense or sparse, float32 or float64).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        owner = type(self).__name__
+        stream = self.__dict__.get("_stream")
+        if stream is None and "components_" in self.__dict__:
+            warnings.warn(
+                f"This {owner} was fitted with fit, which keeps no statistics to "
+                "update: partial_fit starts a new model from this batch, and the rows "
+                "fit saw are no longer part of it. Call partial_fit on every batch "
+                "from the start (or fit on every row).",
+                UserWarning,
+                stacklevel=3,
+            )
+        check_numeric_columns(X, owner)
+        X = validate_data(
+            self,
+            X,
+            reset=stream is None,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+            ensure_min_samples=1,
+            copy=False,
+        )
+        if stream is None:
+            try:
+                np.empty((X.shape[1], X.shape[1]))
+            except MemoryError:
+                raise MemoryError(
+                    f"partial_fit keeps the {X.shape[1]} x {X.shape[1]} scatter of the "
+                    f"rows ({8 * X.shape[1] ** 2 / 1e9:.3g} GB), which does not fit in "
+                    "memory: fit a dask array instead, or fewer features."
+                ) from None
+        self._stream = add_batch(stream, X, center=self.center, owner=owner)
+        for name in [name for name in vars(self) if _derived(name)]:
+            delattr(self, name)  # recomputed from the statistics when read
+        return self
+
+    def _forget_stream(self):
+        self.__dict__.pop("_stream", None)
+
+    def _stream_fit(self):
+        """Set the fitted attributes from the running statistics (see
+        :meth:`partial_fit`), if they determine a model."""
+        stream = self._stream
+        n, d = stream.n_samples, stream.n_features
+        check_rank(self.n_components, n, d)
+        wanted = self._needs_spectrum() or self._prefers_spectrum()
+        result = decompose_scatter(
+            stream.stats,
+            None if wanted else self.n_components,
+            scale=stream.scale,
+            dtype=stream.dtype,
+            random_state=self.random_state,
+            select_rank=self._rank_selector(n, d),
+        )
+        mean = (stream.pivot + result.mean.astype(np.float64)).astype(stream.dtype)
+        self._set_fitted(replace(result, mean=mean), n, d, stream.dtype)
+
+    def _stream_ready(self):
+        """Whether the rows seen so far determine a model: two or more, and at least
+        ``n_components`` (an int) of them and of the features."""
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            return False
+        n, d = stream.n_samples, stream.n_features
+        k = self.n_components
+        return n >= 2 and (not isinstance(k, Integral) or k <= min(n, d))
+
+    def __sklearn_is_fitted__(self):
+        return "components_" in self.__dict__ or self._stream_ready()
+
+    def __getattr__(self, name):
+        # Reached only when an attribute is missing: after partial_fit, the fitted
+        # attributes are computed from the statistics on first read.
+        if _derived(name) and self._stream_ready():
+            self._stream_fit()
+            if name in self.__dict__:
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -310,14 +310,14 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             return optshrink(spectrum, s.size, shape)
         return shrink(s, self.noise_level_, shape, self.shrinkage)
 
-    def _fit(self, X):
-        X, U = super()._fit(X)
+    def _set_fitted(self, result, n, d, dtype):
+        U = super()._set_fitted(result, n, d, dtype)
         s = self.singular_values_
-        shape = Shape(self.n_samples_, self.n_features_in_, self.center)
+        shape = Shape(n, d, self.center)
         self.shrunk_singular_values_ = self._shrunk(s, shape, self.spectrum_).astype(
             s.dtype
         )
-        return X, U
+        return U
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
