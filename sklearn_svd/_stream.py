@@ -75,14 +75,19 @@ def add_batch(stream, X, *, center, owner):
     """``stream`` (None before the first batch) merged with the statistics of a
     validated batch ``X`` (float32 or float64, dense or sparse)."""
     pivot = stream.pivot if stream is not None else _pivot(X, center)
-    # float64 differences: exact near the pivot, whatever the dtype of X
-    rows = np.subtract(X, pivot, dtype=np.float64) if pivot.any() else X
+    sparse = sp.issparse(X)
+    # float64 differences: exact near the pivot, whatever the dtype of X (a sparse
+    # batch is summarised as it is and its mean moved to the pivot afterwards)
+    shift = pivot.any() and not sparse
+    rows = np.subtract(X, pivot, dtype=np.float64) if shift else X
     scale = rescaling(rows)
     exponent = -int(np.frexp(scale)[1] - 1)  # scale = 2**-exponent
     if scale != 1:
         rows = scaled(rows, scale)
-    summarise = sparse_scatter_stats if sp.issparse(rows) else scatter_stats
+    summarise = sparse_scatter_stats if sparse else scatter_stats
     stats = summarise(rows, center=center, owner=owner)
+    if sparse and pivot.any():
+        stats = ScatterStats(stats.n_samples, stats.mean - pivot * scale, stats.scatter)
     batch = Stream(stats, pivot, exponent, X.dtype)
     return batch if stream is None else stream._merge(batch)
 

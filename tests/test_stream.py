@@ -204,3 +204,12 @@ def test_feature_names_are_kept():
     with pytest.raises(ValueError, match="feature names"):
         model.partial_fit(frame[list("dcba")])
     assert list(model.get_feature_names_out()) == list("abcd")
+
+
+def test_dense_and_sparse_batches_mixed():
+    rng = np.random.default_rng(8)
+    X = data(rng, 300, 10, 3, [5.0])
+    model = SVDReducer(3).partial_fit(X[:100]).partial_fit(sp.csr_matrix(X[100:200]))
+    model.partial_fit(X[200:])
+    assert_allclose(model.singular_values_, reference(X)[0][0][:3], rtol=1e-12)
+    assert_allclose(model.mean_, X.mean(axis=0), rtol=1e-14)
