@@ -285,10 +285,71 @@ def _blas_controller():
     return ThreadpoolController().select(user_api="blas")
 
 
-#: Fits in progress inside :func:`single_threaded_blas`, and the limiter that restores
-#: the thread counts found when the first of them entered.
-_single_threaded = {"depth": 0, "limiter": None}
-_single_threaded_lock = threading.Lock()
+#: Overlapping uses of :func:`single_threaded_blas` over the whole process, and the
+#: (library, thread count) pairs the first of them changed, for the last to restore.
+_shared_limit = {"depth": 0, "changed": []}
+_shared_limit_lock = threading.Lock()
+#: The same, per Python thread, for libraries whose limit is per thread.
+_own_limit = threading.local()
+
+
+def _per_thread(library):
+    """Whether a library's thread limit applies to the calling thread only: OpenBLAS
+    on the OpenMP threading layer (each calling thread gets its own pool, as
+    ``threadpoolctl`` documents); other BLAS pools are process-wide."""
+    return (
+        library.internal_api == "openblas"
+        and getattr(library, "threading_layer", None) == "openmp"
+    )
+
+
+def _set_threads(library, count):
+    """``library.set_num_threads(count)`` from whichever Python thread calls it.
+
+    ``threadpoolctl`` >= 3.8 lets only one thread change a process-wide OpenBLAS pool:
+    the first to set a limit, until it releases it (a ``threadpool_limits`` block does
+    on exit); calls from any other thread silently do nothing. The first fit to enter
+    and the last to leave are usually different threads, so the right is released
+    at once: the next call, from any thread, takes it again.
+    """
+    library.set_num_threads(count)
+    release = getattr(library, "clear_controlling_thread", None)
+    if release is not None:
+        release()  # only if this thread holds it
+
+
+def _limit_to_one(libraries):
+    """Set each library to one thread; the (library, count) pairs this changed."""
+    changed = []
+    for library in libraries:
+        count = library.num_threads
+        if count is None or count <= 1:
+            continue
+        _set_threads(library, 1)
+        # a call another thread's threadpool_limits block made void changed nothing
+        if library.num_threads == 1:
+            changed.append((library, count))
+    return changed
+
+
+def _restore(changed):
+    """Undo :func:`_limit_to_one`, where its limit is still in place: a count someone
+    else set meanwhile is theirs, and stays."""
+    for library, count in changed:
+        if library.num_threads == 1:
+            _set_threads(library, count)
+
+
+def _user_blas_threads():
+    """The smallest BLAS thread count outside :func:`single_threaded_blas`: what the
+    user allows, even while another fit holds the limit."""
+    with _shared_limit_lock:
+        saved = {id(library): count for library, count in _shared_limit["changed"]}
+        counts = [
+            saved.get(id(library), library.num_threads)
+            for library in _blas_controller().lib_controllers
+        ]
+    return min([c for c in counts if c is not None], default=1)
 
 
 @contextmanager
@@ -299,23 +360,36 @@ def single_threaded_blas():
     OpenBLAS's idle threads keep spinning for ~0.1 s, and on a 2-core machine that
     slowed the next fit's pass by up to 1.5x. A single-threaded call leaves none.
 
-    The BLAS thread count is process-wide, so overlapping uses (fits running in
-    several Python threads) share one limit: the first to enter saves the counts and
-    sets 1, the last to leave restores them. A plain save-and-restore per use would
-    let a fit that entered while another held the limit restore 1 for good.
+    A process-wide BLAS pool is shared by overlapping uses (fits running in several
+    Python threads): under a lock, the first to enter saves the counts and sets 1, the
+    last to leave restores them, whichever threads those are. A plain save-and-restore
+    per use lets a fit that entered while another held the limit save that 1 and
+    restore it for good. A per-thread pool (OpenBLAS on OpenMP) is limited and
+    restored by each thread for itself. Only a count still at the 1 set here is
+    restored, so a limit set meanwhile by someone else (``threadpool_limits``) is kept.
     """
-    with _single_threaded_lock:
-        if _single_threaded["depth"] == 0:
-            _single_threaded["limiter"] = _blas_controller().limit(limits=1)
-        _single_threaded["depth"] += 1
+    libraries = _blas_controller().lib_controllers
+    shared = [library for library in libraries if not _per_thread(library)]
+    own = [library for library in libraries if _per_thread(library)]
+    with _shared_limit_lock:
+        if _shared_limit["depth"] == 0:
+            _shared_limit["changed"] = _limit_to_one(shared)
+        _shared_limit["depth"] += 1
+    depth = getattr(_own_limit, "depth", 0)
+    if depth == 0:
+        _own_limit.changed = _limit_to_one(own)
+    _own_limit.depth = depth + 1
     try:
         yield
     finally:
-        with _single_threaded_lock:
-            _single_threaded["depth"] -= 1
-            if _single_threaded["depth"] == 0:
-                _single_threaded["limiter"].restore_original_limits()
-                _single_threaded["limiter"] = None
+        _own_limit.depth -= 1
+        if _own_limit.depth == 0:
+            _restore(_own_limit.changed)
+        with _shared_limit_lock:
+            _shared_limit["depth"] -= 1
+            if _shared_limit["depth"] == 0:
+                _restore(_shared_limit["changed"])
+                _shared_limit["changed"] = []
 
 
 def sum_segments(func, segments):
@@ -330,16 +404,17 @@ def sum_segments(func, segments):
     Parts are added as they arrive, in order, so only a few are held at a time and the
     sum does not depend on the number of threads.
     """
-    if len(segments) == 1:
+    if len(segments) == 1:  # wide data: one segment, and BLAS's own threads
         return func(*segments[0])
-    libraries = _blas_controller().info()
-    blas_threads = min([lib["num_threads"] for lib in libraries], default=1)
+    blas_threads = _user_blas_threads()
     n_threads = min(len(segments), 2 * blas_threads)
-    if blas_threads <= 1:
-        parts = (func(*segment) for segment in segments)
-        return _ordered_sum(parts)
-    with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
-        return _ordered_sum(pool.map(lambda segment: func(*segment), segments))
+    # single-threaded products in every case, so that a BLAS limit another fit sets
+    # or lifts meanwhile changes no rounding
+    with single_threaded_blas():
+        if blas_threads <= 1:
+            return _ordered_sum(func(*segment) for segment in segments)
+        with ThreadPoolExecutor(n_threads) as pool:
+            return _ordered_sum(pool.map(lambda segment: func(*segment), segments))
 
 
 def _ordered_sum(parts):

@@ -9,7 +9,9 @@ Tolerances (u = unit roundoff: 1.1e-16 in float64, 6e-8 in float32):
   the chunked float64 merge and float64 eigensolver keep it well inside).
 """
 
+import threading
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 from sklearn_svd import ConditioningWarning, _scatter
 from sklearn_svd._engine import SOLVERS as ALL_SOLVERS
@@ -240,6 +242,137 @@ def test_scatter_stats_respects_a_single_thread_limit(monkeypatch):
         stats = scatter_stats(X)
     _, ref = _exact_scatter(X)
     assert_allclose(stats.scatter, ref, rtol=1e-5, atol=1e-6 * np.trace(ref))
+
+
+def _blas_counts():
+    return sorted(
+        (lib["filepath"], lib["num_threads"])
+        for lib in threadpool_info()
+        if lib["user_api"] == "blas"
+    )
+
+
+@pytest.fixture
+def blas_at_two():
+    """Every BLAS at 2 threads, set and released by this thread (so that the fits'
+    threads may change it: threadpoolctl >= 3.8 lets only one thread at a time)."""
+    controller = ThreadpoolController().select(user_api="blas")
+
+    def release():
+        for lib in controller.lib_controllers:
+            getattr(lib, "clear_controlling_thread", lambda: None)()
+
+    limiter = controller.limit(limits=2)
+    release()
+    yield
+    limiter.restore_original_limits()
+    release()
+
+
+def _interleaved(read):
+    """Enter ``single_threaded_blas`` in two threads and leave it in the order that a
+    plain save-and-restore does not survive: "a" enters first and leaves first, "b"
+    leaves last, while "a" is still alive. Returns what ``read()`` gave in each
+    thread inside and after."""
+    a_in, b_in, a_out, b_out = (threading.Event() for _ in range(4))
+    seen = {}
+
+    def a():
+        with _scatter.single_threaded_blas():
+            seen["a inside"] = read()
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+        b_out.wait(10)
+        seen["a after"] = read()
+
+    def b():
+        a_in.wait(10)
+        with _scatter.single_threaded_blas():
+            b_in.set()
+            a_out.wait(10)
+            seen["b inside"] = read()
+        seen["b after"] = read()
+        b_out.set()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen
+
+
+def test_single_thread_limit_restored_by_a_different_thread(blas_at_two):
+    # The first thread to enter sets the limit, a different one leaves last. With
+    # threadpoolctl >= 3.8 only the thread that first set an OpenBLAS limit may change
+    # it again, so the last one's restore was silently dropped: BLAS stayed at one
+    # thread for the rest of the process.
+    before = _blas_counts()
+    seen = _interleaved(_blas_counts)
+    assert all(count == 1 for _, count in seen["a inside"] + seen["b inside"])
+    assert seen["b after"] == seen["a after"] == before
+    assert _blas_counts() == before
+
+
+def test_concurrent_fits_leave_blas_limits_as_they_were(blas_at_two):
+    # Many overlapping fits, each entering and leaving the single-thread limit several
+    # times, in every interleaving the scheduler makes: the counts are those before.
+    # (Before the fix, the limit stayed at 1 after one or two rounds.)
+    rng = np.random.default_rng(0)
+    tall = [rng.standard_normal((n, 40)) + 1 for n in (600, 700, 800, 1200)]
+    wide = rng.standard_normal((100, 800))
+
+    def fit(i):
+        X = tall[i % 4] if i % 5 else wide
+        solver = ("covariance_eigh", "randomized", "arpack")[i % 3]
+        return decompose(X, 5, solver=solver, random_state=0).singular_values
+
+    before = _blas_counts()
+    for _ in range(4):
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(fit, range(60)))
+        assert _blas_counts() == before
+
+
+def test_single_thread_limit_keeps_a_limit_set_meanwhile():
+    # Only a count still at the 1 the engine set is restored: a limit someone set
+    # while a fit held it is theirs.
+    with threadpool_limits(limits=2, user_api="blas"):
+        with _scatter.single_threaded_blas():
+            controller = ThreadpoolController().select(user_api="blas")
+            controller.limit(limits=2)
+            for lib in controller.lib_controllers:
+                # released, as a threadpool_limits block does on exit
+                getattr(lib, "clear_controlling_thread", lambda: None)()
+        assert all(count == 2 for _, count in _blas_counts())
+
+
+class _PerThreadLibrary:
+    """A BLAS whose limit is per calling thread, as OpenBLAS on OpenMP."""
+
+    internal_api = "openblas"
+    threading_layer = "openmp"
+
+    def __init__(self):
+        self._local = threading.local()
+
+    @property
+    def num_threads(self):
+        return getattr(self._local, "count", 4)
+
+    def set_num_threads(self, count):
+        self._local.count = count
+
+
+def test_per_thread_blas_limits_are_restored_by_each_thread(monkeypatch):
+    # A per-thread limit set by one thread and "restored" by another would leave the
+    # first on one thread for good: each thread limits and restores its own.
+    library = _PerThreadLibrary()
+    controller = type("Controller", (), {"lib_controllers": [library]})()
+    monkeypatch.setattr(_scatter, "_blas_controller", lambda: controller)
+    seen = _interleaved(lambda: library.num_threads)
+    assert seen == {"a inside": 1, "b inside": 1, "a after": 4, "b after": 4}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
