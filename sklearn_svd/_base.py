@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from . import _dask
 from ._compat import (
     Interval,
     RealNotInt,
@@ -37,8 +38,11 @@ def centred_dot(X, mean, W):
     ``X @ W - mean @ W`` cancellation when the mean is large against the spread.
 
     A sparse ``X`` is centred implicitly (``X @ W - mean @ W``, dense output), never
-    densified.
+    densified; a dask array block by block, lazily.
     """
+    if _dask.is_dask(X):
+        dtype = np.result_type(X.dtype, W.dtype)
+        return _dask.map_rows(centred_dot, X, W.shape[1], mean, W, dtype=dtype)
     if sp.issparse(X):
         return np.asarray(X @ W) - mean @ W
     out = np.empty((X.shape[0], W.shape[1]), dtype=np.result_type(X, W))
@@ -96,6 +100,10 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
 
     def _validate_fit_input(self, X):
         check_numeric_columns(X, type(self).__name__)
+        if _dask.is_dask(X):  # checked without computing it
+            X = _dask.validate(self, X, reset=True, min_samples=2)
+            self._check_solver(X)
+            return X
         # Finiteness is not checked here: NaN and inf propagate into the engine's
         # column sums, which then locate them, saving a pass over X.
         X = validate_data(
@@ -167,6 +175,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
     def _validate_transform_input(self, X):
         check_is_fitted(self)
         check_numeric_columns(X, type(self).__name__)
+        if _dask.is_dask(X):  # the output is lazy too
+            return _dask.validate(self, X, reset=False)
         return validate_data(
             self,
             X,
@@ -212,7 +222,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         n, d = X.shape
         check_rank(self.n_components, n, d)
         self._forget_stream()  # fit starts over
-        result = decompose(
+        engine = _dask.decompose if _dask.is_dask(X) else decompose
+        result = engine(
             X,
             None if self._wants_spectrum(X) else self.n_components,
             solver=self.solver,
@@ -327,6 +338,15 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         check_numeric_columns(X, owner)
+        if _dask.is_dask(X):
+            # the blocks' statistics merged on the workers (X is not computed here)
+            X = _dask.validate(self, X, reset=stream is None)
+            batch = _dask.merged_stream(
+                X, self.center, owner, None if stream is None else stream.pivot
+            )
+            self._stream = batch if stream is None else stream._merge(batch)
+            self._forget_fitted()
+            return self
         X = validate_data(
             self,
             X,
@@ -347,9 +367,12 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
                     "memory: fit a dask array instead, or fewer features."
                 ) from None
         self._stream = add_batch(stream, X, center=self.center, owner=owner)
+        self._forget_fitted()
+        return self
+
+    def _forget_fitted(self):
         for name in [name for name in vars(self) if _derived(name)]:
             delattr(self, name)  # recomputed from the statistics when read
-        return self
 
     def _forget_stream(self):
         self.__dict__.pop("_stream", None)
@@ -543,6 +566,12 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             If the model is degenerate (see :meth:`get_precision`).
         """
         X = self._validate_transform_input(X)
+        if _dask.is_dask(X):
+            return _dask.map_rows(self._score_rows, X, None, dtype=np.float64)
+        return self._score_rows(X)
+
+    def _score_rows(self, X):
+        """:meth:`score_samples` of validated rows."""
         V, variances, noise, scale = self._ppca()
         k, d = V.shape
         mean = self.mean_.astype(np.float64)

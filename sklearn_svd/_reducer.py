@@ -1,5 +1,6 @@
 """SVDReducer: principal component analysis (centred) or truncated SVD (not centred)."""
 
+from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -7,7 +8,8 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import check_array
 
 from ._base import _BaseSVD, centred_dot
-from ._compat import StrOptions, _fit_context, check_is_fitted
+from ._compat import IntegralNotBool, Interval, StrOptions, _fit_context, check_is_fitted
+from ._dask import as_float_array, is_dask
 from ._rank import rank_hard_threshold, rank_minka
 
 
@@ -46,8 +48,10 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         data ``"full"`` when small (``max(n, d) <= 500``) or when more components are
         asked for than the data can have nonzero singular values, ``"randomized"`` for
         a few components when ``min(n, d) > 10000``, otherwise ``"covariance_eigh"``,
-        re-fitted with ``"full"`` when a kept singular value is too small for it; for
-        sparse data ``"randomized"`` for a few components, else ``"covariance_eigh"``.
+        re-fitted with ``"full"`` when a kept singular value is too small for it
+        (below ``eps^(1/4) s_1``: fewer than half the digits); for sparse data
+        ``"arpack"`` for a few components, else ``"covariance_eigh"`` (re-fitted with
+        ``"arpack"`` in that case).
         ``solver_`` and ``solver_reason_`` say what happened.
     center : bool, default=True
         Subtract the column means before the decomposition (PCA). False gives a
@@ -133,7 +137,8 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     absolute error about ``u s_1^2`` (``u`` the unit roundoff), so a singular value
     ``s_i`` has relative error about ``u (s_1 / s_i)^2``: full precision for the leading
     components, none below ``sqrt(u) s_1`` (about ``1.5e-8 s_1`` in float64 and
-    ``3.5e-4 s_1`` in float32). ``"full"`` works on the data itself, with absolute error
+    ``3.5e-4 s_1`` in float32), fewer than half below ``eps^(1/4) s_1``, where ``"auto"``
+    redoes the fit. ``"full"`` works on the data itself, with absolute error
     about ``u s_1``. The scatter is formed from chunk statistics that never square the
     column offset, so a large common mean does not cost precision.
 
@@ -181,7 +186,13 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     _parameter_constraints: ClassVar[dict] = {
         **_BaseSVD._parameter_constraints,
         "n_components": [
-            *_BaseSVD._parameter_constraints["n_components"],
+            # an int, but not a bool: True is no count of components
+            IntegralNotBool(0, None, closed="left"),
+            *[
+                c
+                for c in _BaseSVD._parameter_constraints["n_components"]
+                if not (isinstance(c, Interval) and c.type is Integral)
+            ],
             StrOptions({"mle", "gavish-donoho"}),
         ],
         "whiten": ["boolean"],
@@ -323,8 +334,11 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
             subspace.
         """
         check_is_fitted(self)
-        # n_components_ may be 0: the scores then have no columns
-        X = check_array(X, dtype=[np.float64, np.float32], ensure_min_features=0)
+        if is_dask(X):  # lazy: the products below are blockwise
+            X = as_float_array(X)
+        else:
+            # n_components_ may be 0: the scores then have no columns
+            X = check_array(X, dtype=[np.float64, np.float32], ensure_min_features=0)
         if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} columns but this SVDReducer has "
