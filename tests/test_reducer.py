@@ -129,6 +129,19 @@ def test_rank_too_large_names_both_numbers(X):
         SVDReducer(41).fit(X)
 
 
+@pytest.mark.parametrize("value", [True, False, np.bool_(True)])
+def test_bool_n_components_is_refused(X, value):
+    # True is an Integral to Python (PCA(n_components=True) fits one component), but
+    # no count of components: scikit-learn's standard parameter message instead.
+    with pytest.raises(
+        ValueError,  # sklearn's InvalidParameterError
+        match=r"The 'n_components' parameter of SVDReducer must be an int in the "
+        r"range \[0, inf\).* Got (np\.)?(True|False|True_) instead",
+    ):
+        SVDReducer(value).fit(X)
+    assert SVDReducer(np.int64(2)).fit(X).n_components_ == 2
+
+
 def test_transform_errors(X):
     reducer = SVDReducer(3).fit(X)
     with pytest.raises(
