@@ -14,7 +14,9 @@ Solvers
     matrix; extra memory ``O(min(n, d)^2 + chunk)``, never a copy of ``X``. Squaring the
     data squares the condition number: a singular value ``s_i`` comes out with absolute
     error about ``u s_1^2 / s_i`` (``u`` the unit roundoff), so its relative error is
-    ``u (s_1 / s_i)^2``. Values below ``sqrt(u) s_1`` carry no correct digits.
+    ``u (s_1 / s_i)^2``. Values below ``sqrt(u) s_1`` carry no correct digits, and
+    the guard on the products (up to ``c = 2^10`` cancelled in float64, ``4`` in
+    float32) puts the floor at ``sqrt(c eps) s_1`` (:func:`gram_floor`).
 ``"full"``
     LAPACK ``gesdd`` (falling back to ``gesvd``) on the centred data, backward stable:
     absolute error about ``u s_1``. Cost ``O(n d min(n, d))`` with a larger constant and a
@@ -41,6 +43,7 @@ from sklearn.utils import check_random_state
 from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
 from ._operator import CentredOperator
 from ._scatter import (
+    _max_cancellation,
     cache_rows,
     centred_column_blocks,
     column_sums,
@@ -68,6 +71,28 @@ LARGE_PRODUCT = 10_000
 
 #: Up to this many rows and columns, "auto" always takes the direct solver (as PCA does).
 SMALL_PROBLEM = 500
+
+
+def gram_floor(dtype):
+    """Relative level ``sqrt(c eps)`` at or below which a singular value from a Gram
+    solver carries no guaranteed digit.
+
+    The products may cancel up to ``c = 2^10`` (float64) or ``4`` (float32) of their
+    scale before the guard rejects them (:func:`sklearn_svd._scatter._max_cancellation`),
+    so an eigenvalue's error is up to ``c eps s_1^2`` and a value at ``sqrt(c eps) s_1``
+    (``4.8e-7 s_1`` in float64, ``6.9e-4 s_1`` in float32) is all rounding. Measured on
+    rank-deficient data: the exactly zero values come out as up to ``12 sqrt(eps) s_1``
+    with an offset, ``2 sqrt(eps) s_1`` without.
+    """
+    return float(np.sqrt(_max_cancellation(dtype) * np.finfo(dtype).eps))
+
+
+def half_digits(dtype):
+    """``eps^(1/4)``: below this times ``s_1`` the Gram solvers' relative error bound
+    ``eps (s_1 / s_i)^2`` exceeds ``sqrt(eps)``, i.e. leaves fewer than half the working
+    digits (``1.2e-4`` in float64, ``1.9e-2`` in float32). ``"auto"`` redoes such a fit
+    with a solver that does not square the data."""
+    return float(np.finfo(dtype).eps ** 0.25)
 
 
 class ConditioningWarning(UserWarning):
@@ -139,8 +164,12 @@ def resolve_solver(n_samples, n_features, n_components, center, sparse=False):
        10000: ``"randomized"``, rather than a ``min(n, d)^2`` product of 800 MB or more.
     4. otherwise ``"covariance_eigh"`` on the smaller side, which costs half a GEMM and
        no copy of ``X``. After the fit, if a kept singular value is below
-       ``sqrt(eps) * s_1`` (no correct digits, see the module notes), the data is
-       decomposed again with ``"full"`` (see :func:`decompose`).
+       ``eps^(1/4) s_1`` (:func:`half_digits`: the Gram bound ``eps (s_1 / s_i)^2``
+       would leave fewer than half the working digits), the data is decomposed again
+       with ``"full"`` (see :func:`decompose`). Centred data asking for its leading
+       components rarely gets there; uncentred data far from 0 (``center=False``,
+       whose ``s_1`` is the offset's) and rank-deficient data asked for more
+       components than its rank do.
 
     Sparse ``X`` (never densified):
 
@@ -152,8 +181,11 @@ def resolve_solver(n_samples, n_features, n_components, center, sparse=False):
        (measured: 0.4-1.4x the time of ``"randomized"`` on text-like, one-hot and
        random sparse matrices, at working precision).
 
-    If a kept singular value of ``"covariance_eigh"`` is below ``sqrt(eps) s_1``,
-    sparse data is decomposed again with ``"arpack"`` (when ``k < min(n, d)``).
+    If a kept singular value of ``"covariance_eigh"`` is below ``eps^(1/4) s_1``
+    (``eps`` of float64: the sparse products are float64), sparse data is decomposed
+    again with ``"arpack"`` (when ``k < min(n, d)``), else with ``"full"`` on a dense
+    copy when that is small; otherwise the result stays, with a
+    :class:`ConditioningWarning` if a kept value is at the Gram floor.
     """
     m = min(n_samples, n_features)
     k = m if n_components is None else n_components
@@ -391,39 +423,48 @@ def _decompose(
 
     # Both Gram formulations square the condition number (see the module notes).
     kept = result.singular_values[: result.rank]
-    if kept.size and kept[0] > 0:
-        limit = np.sqrt(np.finfo(X.dtype).eps) * kept[0]
-        if kept[-1] < limit:
-            message = (
-                f"singular value {kept.size} ({kept[-1]:.3g}) is below sqrt(eps) = "
-                f"{limit / kept[0]:.2g} times the largest: the {chosen} solver works on "
-                "a Gram matrix, which squares the condition number and leaves it no "
-                "correct digits"
-            )
-            if solver == "auto" and chosen == "covariance_eigh" and not sparse:
-                reason = "covariance_eigh fell back to full: " + message
-                return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
-            if solver == "auto" and k < min(n, d):
-                reason = f"{chosen} fell back to arpack: " + message
-                return _ranked(iterative("arpack")[0], reason, select_rank)
-            if solver == "auto" and sparse and n * d <= max(4 * min(n, d) ** 2, 2**23):
-                # every component of sparse data: ARPACK cannot, and a dense copy is
-                # small (64 MB in float64) or at most 4x the product already formed
-                reason = f"{chosen} fell back to full on a dense copy: " + message
-                result = _full(X.toarray(), k, center, False, owner)
-                return _ranked(result, reason, select_rank)
-            advice = (
-                "Ask for fewer components (ARPACK takes them), or pass X.toarray() "
-                "with solver='full'"
-                if solver == "auto"
-                else "Use solver='full' or 'arpack' (or 'auto') for an accurate result, "
-                "or fewer components"
-            )
-            warnings.warn(
-                f"{message}. {advice}.",
-                ConditioningWarning,
-                stacklevel=4,
-            )
+    # (an overflowed result is redone on a rescaled copy by decompose: no verdict)
+    if not (kept.size and kept[0] > 0 and np.isfinite(kept).all()):
+        return result
+    # the sparse scatter's products are float64 whatever the dtype of X
+    precision = np.float64 if sparse and chosen == "covariance_eigh" else X.dtype
+    floor = gram_floor(precision) * kept[0]
+    if solver == "auto" and kept[-1] < half_digits(precision) * kept[0]:
+        message = (
+            f"singular value {kept.size} ({kept[-1]:.3g}) is below eps^(1/4) = "
+            f"{half_digits(precision):.2g} times the largest: the {chosen} solver works "
+            "on a Gram matrix, whose relative error eps (s_1 / s_i)^2 leaves fewer than "
+            "half the working digits there"
+        )
+        if chosen == "covariance_eigh" and not sparse:
+            reason = "covariance_eigh fell back to full: " + message
+            return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
+        if k < min(n, d):
+            reason = f"{chosen} fell back to arpack: " + message
+            return _ranked(iterative("arpack")[0], reason, select_rank)
+        if sparse and n * d <= max(4 * min(n, d) ** 2, 2**23):
+            # every component of sparse data: ARPACK cannot, and a dense copy is
+            # small (64 MB in float64) or at most 4x the product already formed
+            reason = f"{chosen} fell back to full on a dense copy: " + message
+            result = _full(X.toarray(), k, center, False, owner)
+            return _ranked(result, reason, select_rank)
+        # no fallback: kept as it is, and a warning only where no digit is left
+        result = replace(result, reason=f"{reason}; no fallback: {message}")
+    if kept[-1] <= floor:
+        message = (
+            f"singular value {kept.size} ({kept[-1]:.3g}) is at or below sqrt("
+            f"{_max_cancellation(precision):g} eps) = {floor / kept[0]:.2g} times the "
+            f"largest: the {chosen} solver works on a Gram matrix, which squares the "
+            "condition number and leaves it no correct digits"
+        )
+        advice = (
+            "Ask for fewer components (ARPACK takes them), or pass X.toarray() "
+            "with solver='full'"
+            if solver == "auto"
+            else "Use solver='full' or 'arpack' (or 'auto') for an accurate result, "
+            "or fewer components"
+        )
+        warnings.warn(f"{message}. {advice}.", ConditioningWarning, stacklevel=4)
     return result
 
 

@@ -171,3 +171,80 @@ def test_randomized_cap_is_reported_and_auto_falls_back(monkeypatch):
     result = decompose(X, 5, solver="auto", random_state=0)
     assert result.solver == "randomized"
     assert_allclose(result.singular_values, ref[:5], rtol=1e-12)
+
+
+def _duplicated_columns(n, d, seed=0):
+    """Gaussian data whose second half of columns repeats the first: centred rank
+    ``min(n - 1, d / 2)``, the other singular values exactly 0."""
+    X = np.random.default_rng(seed).standard_normal((n, d))
+    X[:, d // 2 :] = X[:, : d - d // 2]
+    return X
+
+
+@pytest.mark.parametrize(
+    ("shape", "k", "sparse"),
+    [((600, 1000), 505, True), ((600, 1000), 505, False), ((10, 2000), None, True)],
+    ids=["csr-505-of-rank-500", "dense-505-of-rank-500", "csr-10x2000-all"],
+)
+def test_auto_zero_singular_values_are_zero(shape, k, sparse):
+    # Numerically zero singular values come out of a Gram solver as rounding noise up
+    # to ~12 sqrt(eps) s_1 (1.7e-8 s_1 on the CSR case, just above the sqrt(eps)
+    # refit threshold, so "auto" returned them, and whitened them to unit variance).
+    # "auto" now redoes any kept value below eps^(1/4) s_1 with a solver that resolves
+    # it: LAPACK-grade zeros, whitened scores exactly 0.
+    X = _duplicated_columns(*shape)
+    ref, _ = _reference(X)
+    rank = int(np.sum(ref > max(shape) * np.finfo(np.float64).eps * ref[0]))
+    data = sp.csr_matrix(X) if sparse else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reducer = SVDReducer(k, whiten=True, random_state=0).fit(data)
+    s = reducer.singular_values_
+    assert s.size > rank
+    assert np.max(s[rank:]) <= 64 * np.finfo(np.float64).eps * s[0]
+    assert_allclose(s[:rank], ref[:rank], rtol=1e-10)
+    scores = reducer.transform(data)
+    assert np.all(scores[:, rank:] == 0)
+    assert_allclose(scores[:, :rank].std(axis=0, ddof=1), 1.0, rtol=1e-8)
+
+
+def test_forced_gram_solver_warns_at_its_noise_floor():
+    # The same zeros from a forced Gram solver: noise above sqrt(eps) s_1 but below
+    # its floor sqrt(2^10 eps) s_1 is reported as having no correct digits.
+    X = sp.csr_matrix(_duplicated_columns(600, 1000))
+    with pytest.warns(ConditioningWarning, match="no correct digits"):
+        decompose(X, 505, solver="covariance_eigh")
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_auto_uncentred_keeps_half_the_digits(sparse):
+    # Uncentred data far from 0 (TruncatedSVD's use): s_1 is the offset's, s_2 / s_1
+    # ~ 5e-8, so the Gram bound eps (s_1 / s_i)^2 is ~0.1: "auto" kept covariance_eigh
+    # and returned 2-3 correct digits (max relative error 4e-3 dense, 1e-2 CSR, where
+    # TruncatedSVD's ARPACK gives 2.5e-10). Now any kept value below eps^(1/4) s_1
+    # is redone by "full" (dense) or ARPACK (sparse).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 600)) * np.logspace(0, -2, 600) + 1e6
+    ref = scipy.linalg.svd(X, compute_uv=False)[:100]
+    data = sp.csr_matrix(X) if sparse else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reducer = SVDReducer(100, center=False, random_state=0).fit(data)
+    assert reducer.solver_ == ("arpack" if sparse else "full")
+    assert "eps^(1/4)" in reducer.solver_reason_
+    # ARPACK: working precision in the data's norm, u s_1 / s_i relative on s_i ~
+    # 2e-8 s_1; LAPACK: the same bound
+    assert_allclose(reducer.singular_values_, ref, rtol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_auto_keeps_the_gram_solver_on_ordinary_data(dtype):
+    # benchmarks/compare.py's data (a rank-20 signal with strengths 1 .. 0.03, noise,
+    # column means): ten components are far above eps^(1/4) s_1, so no refit.
+    rng = np.random.default_rng(0)
+    latent = rng.standard_normal((4000, 20)) * np.logspace(0, -1.5, 20)
+    X = latent @ rng.standard_normal((20, 600)) / np.sqrt(20)
+    X += 0.05 * rng.standard_normal(X.shape) + rng.standard_normal(600)
+    result = decompose(X.astype(dtype), 10, solver="auto")
+    assert result.solver == "covariance_eigh"
+    assert "fell back" not in result.reason

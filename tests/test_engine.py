@@ -426,12 +426,14 @@ def test_auto_falls_back_when_spectrum_is_ill_conditioned():
     rng = np.random.default_rng(6)
     X = rng.standard_normal((5000, 600)) * np.logspace(0, -10, 600)
     ref_s, _ = reference_svd(X)
-    k = 300  # s_300 ~ 1e-5 s_1: above sqrt(eps); s_599 ~ 1e-10: below
-    result = decompose(X, k, solver="auto")
+    # s_200 ~ 5e-4 s_1: the Gram bound eps (s_1 / s_i)^2 keeps more than half the
+    # digits; s_300 ~ 1e-5 s_1: fewer (below eps^(1/4) = 1.2e-4); s_599 ~ 1e-10: none
+    result = decompose(X, 200, solver="auto")
     assert result.solver == "covariance_eigh"
-    result = decompose(X, 590, solver="auto")
-    assert result.solver == "full"
-    assert "sqrt(eps)" in result.reason
+    for k in (300, 590):
+        result = decompose(X, k, solver="auto")
+        assert result.solver == "full"
+        assert "eps^(1/4)" in result.reason
     accurate = ref_s[:590] >= 1e-6 * ref_s[0]  # full: relative error u s_1 / s_i
     assert_allclose(result.singular_values[accurate], ref_s[:590][accurate], rtol=1e-9)
     with pytest.warns(ConditioningWarning, match="no correct digits"):

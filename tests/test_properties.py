@@ -446,8 +446,10 @@ def tie_groups(ref, solver, s_tol):
 
 def conditioning_legit(solver, ref, k):
     """Whether the documented ConditioningWarning may come: a forced Gram solver, and
-    a kept spectrum that reaches below ``10 sqrt(eps) s_1`` or whose ``s_1`` itself is
-    at the rounding level (constant data: every computed value is noise)."""
+    a kept spectrum that reaches below 10 times the Gram floor ``sqrt(c eps) s_1``
+    (``c`` the cancellation the guard accepts: 2^10 in float64, 4 in float32) or
+    whose ``s_1`` itself is at the rounding level (constant data: every computed
+    value is noise)."""
     if solver not in GRAM_SOLVERS:
         return False
     kept = ref.s[: ref.s.size if k is None else k]
@@ -455,15 +457,16 @@ def conditioning_legit(solver, ref, k):
         return False
     eps = 2 * ref.u
     unresolved = kept[0] <= bounds(ref, solver, kept.size).s[0]
-    return bool(unresolved or kept[-1] < 10 * np.sqrt(eps) * kept[0])
+    floor = np.sqrt(PIVOT_CAP[ref.dtype] * eps)
+    return bool(unresolved or kept[-1] < 10 * floor * kept[0])
 
 
 @contextlib.contextmanager
 def conditioning_warning(solver, ref, k):
     """Expect :class:`ConditioningWarning` only where it is documented.
 
-    Forcing a Gram solver on a spectrum whose kept part reaches below
-    ``sqrt(eps) s_1`` raises it; the reference must show a kept value within 10x of
+    Forcing a Gram solver on a spectrum whose kept part reaches below its floor
+    ``sqrt(c eps) s_1`` raises it; the reference must show a kept value within 10x of
     that threshold for the warning to be legitimate. Any other warning stays an error.
     """
     legit = conditioning_legit(solver, ref, k)
@@ -1056,8 +1059,8 @@ def test_concurrent_fits_match_serial_fits(problem):
     def run(job):
         X, solver, k, _ = job
         est = SVDReducer(n_components=k, solver=solver, random_state=0)
-        Z = est.fit_transform(X)
-        return {**_attributes(est), "scores": Z}
+        est.fit_transform(X)
+        return est
 
     # Warnings filters are process-wide: one context in this thread records the
     # documented ConditioningWarning from every fit (legitimate if any job's is).
@@ -1074,8 +1077,18 @@ def test_concurrent_fits_match_serial_fits(problem):
     )
     assert any(legit) or not caught, [str(w.message) for w in caught]
     assert all(issubclass(w.category, ConditioningWarning) for w in caught), caught
+    # A fit in a thread runs its threaded products (randomized's, LAPACK's, the wide
+    # pass) with one BLAS thread while another fit holds the shared limit, and BLAS
+    # rounds a product differently with another thread count (docs/solvers.rst,
+    # "What depends on the thread count"): components the solver resolves agree to
+    # rounding, those below its resolution only within its documented bounds.
     for i, (a, b) in enumerate(zip(serial, concurrent, strict=True)):
-        assert_rounding_apart(a, b, f"job {i} ({jobs[i][1]}), serial vs in a thread")
+        ref = jobs[i][3]
+        b_a = bounds(ref, a.solver_, a.n_components_)
+        b_b = bounds(ref, b.solver_, b.n_components_)
+        what = f"job {i} ({jobs[i][1]}), serial vs in a thread"
+        assert a.n_components_ == b.n_components_, what
+        assert_same_fit(a, ref, b_a, b, ref, b_b, what=what)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
