@@ -55,6 +55,7 @@ from ._engine import (
     top_eigh,
 )
 from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
+from ._operator import _implicit_limit
 from ._scatter import ScatterStats, _accept, gram_stats, split_mean, subtract_mean
 from ._stream import Stream, _pivot, add_batch
 from ._validation import MagnitudeError, check_numeric_columns
@@ -374,20 +375,43 @@ def _merge_streams(*streams):
     return reduce(lambda a, b: a._merge(b), streams) if streams else None
 
 
-def _first_row_pivot(block, center):
-    return _pivot(block[:1], center)
+@_quiet
+def _block_pivot(block, center):
+    """The pivot the blocks' statistics are taken about, from the first block: 0 when
+    its mean is small against its spread (the scatter's own guard, as
+    :func:`scatter_stats` decides from its first rows), so that no block is copied
+    and each block's :func:`scatter_stats` picks its own pivot; otherwise the first
+    row (:func:`_pivot`), to which every row is then subtracted exactly."""
+    d = block.shape[1]
+    if not center:
+        return np.zeros(d)
+    raw = np.einsum("ij,ij->j", block, block, dtype=np.float64)
+    deviations = block - np.add.reduce(block, axis=0, dtype=np.float64) / block.shape[0]
+    centred = np.einsum("ij,ij->j", deviations, deviations)
+    if np.isfinite(raw).all() and _accept(raw, centred, np.float64):
+        return np.zeros(d)
+    return _pivot(block, center)
 
 
 def merged_stream(X, center, owner, pivot=None):
     """The :class:`Stream` of the rows of ``X``: each block of rows summarised by
-    :func:`add_batch` about one pivot (``pivot``, or the first row of ``X``), merged
-    by a tree on the workers. One pass over ``X``; the client receives ``d x d``."""
+    :func:`add_batch` about one pivot (``pivot``, or one the first block chooses,
+    :func:`_block_pivot`), merged by a tree on the workers. One pass over ``X``; the
+    client receives ``d x d``.
+
+    About a zero pivot each block's mean is stored as it is, rounded to ``u |mean|``;
+    the first block's guard bounds that by ``32 u`` times its spread, which Chan's
+    update then adds to the scatter at most once (to about ``u`` relative); a later
+    block whose mean drifts to ``c`` times its spread adds ``c u``. With a large
+    offset in the first block every row is first subtracted the first row, exactly,
+    as in ``partial_fit``.
+    """
     from dask import delayed
 
     blocks, slices = _blocks(X, 0)
     if pivot is None:
         first = next(i for i, sl in enumerate(slices) if sl.stop > sl.start)
-        pivot = delayed(_first_row_pivot, pure=True)(blocks[first], center)
+        pivot = delayed(_block_pivot, pure=True)(blocks[first], center)
     task = delayed(_block_stream, pure=True)
     parts = [task(block, pivot, center, owner) for block in blocks]
     stream = _compute(_tree(parts, _merge_streams))[0]
@@ -503,13 +527,16 @@ def _covariance_eigh(X, k, center, random_state, owner):
 
 
 def _moments(X, center, owner):
-    """Float64 column means, the centred sum of squares ``||X_c||_F^2`` and
-    ``max |X|``, in one pass (two in the rare case below).
+    """Float64 column means, the centred sum of squares ``||X_c||_F^2``, ``max |X|``
+    and whether centring must be explicit, in one pass (two in the rare case below).
 
     The sums are of the differences to a pivot (the first row, then the mean), which
     are small against the spread, so the mean is exact to about ``u`` times the spread
     at any offset; if the pivot lay so far out that the sum of squares about the mean
     cancels more than the scatter's guard accepts, a second pass uses the mean found.
+    Implicit centring (``X Q - 1 (mu^T Q)``) is accepted on the same test as
+    :class:`~sklearn_svd._operator.CentredOperator`'s, from the raw and centred sums of
+    squares.
     """
     import dask.array as da
 
@@ -519,7 +546,7 @@ def _moments(X, center, owner):
             (X.astype(np.float64) ** 2).sum(axis=0), abs(X).max() if X.size else 0.0
         )
         _check_finite(X, squares, amax, owner)
-        return np.zeros(d), float(np.sum(squares)), float(amax)
+        return np.zeros(d), float(np.sum(squares)), float(amax), False
     pivot = None
     for _ in range(2):
         if pivot is None:
@@ -537,7 +564,10 @@ def _moments(X, center, owner):
         if _accept(squares, centred, np.float64):
             break
         pivot = mean
-    return mean, float(np.sum(centred)), float(amax)
+    # sum x^2 = sum (c + first)^2, for the implicit-centring guard (a ratio)
+    raw = squares + 2 * first * sums + n * first**2
+    explicit = not _accept(raw, centred, X.dtype, _implicit_limit(X.dtype))
+    return mean, float(np.sum(centred)), float(amax), explicit
 
 
 def _check_finite(X, squares, amax, owner):
@@ -581,17 +611,32 @@ def _full(X, k, center, owner):
 
 
 @_quiet
-def _block_product(kind, block, head, rest, A):
-    """One block's share of a product with the centred data ``C`` (the block centred
-    exactly, on the rounded mean and its remainder)."""
-    C = block if head is None else subtract_mean(block, head, rest)
+def _block_product(kind, block, head, rest, explicit, A):
+    """One block's share of a product with the centred data ``C``: the block centred
+    exactly (on the rounded mean and its remainder) when ``explicit``, else
+    implicitly, ``B A - 1 (m^T A)`` (``head`` None: no centring)."""
+    if explicit:
+        B, m = subtract_mean(block, head, rest), None
+    else:
+        B, m = block, head
+
+    def mat(M):  # C @ M
+        out = B @ M
+        if m is not None:
+            out -= m @ M
+        return out
+
+    def rmat(M):  # C^T @ M
+        out = B.T @ M
+        if m is not None:
+            out -= np.outer(m, M.sum(axis=0))
+        return out
+
     if kind == "gram_rows":
-        return C.T @ (C @ A)
+        return rmat(mat(A))
     if kind == "gram_columns":
-        return C @ (C.T @ A)
-    if kind == "matmat":
-        return C @ A
-    return C.T @ A  # rmatmat
+        return mat(rmat(A))
+    return mat(A) if kind == "matmat" else rmat(A)
 
 
 class DaskCentredOperator:
@@ -601,8 +646,9 @@ class DaskCentredOperator:
     ``rmatmat``, ``sq_norm``, ``linear_operator``).
 
     Blocks run along the long side (whole rows for tall data, whole columns for wide
-    data), each centred exactly on the workers (as ``CentredOperator`` centres a
-    dense ``X`` with a large offset), so no offset cancels digits. Each product is one
+    data). Centring is implicit when the offset is small against the spread, and
+    otherwise exact, each block centred on the workers, as ``CentredOperator``
+    decides for a dense ``X``: no offset cancels digits. Each product is one
     pass over ``X``: the blocks' shares are summed by a tree on the workers, or
     stacked when the product runs along the long side (``matmat`` of tall data,
     ``rmatmat`` of wide data, a vector of the long side's length). The mean and
@@ -617,19 +663,20 @@ class DaskCentredOperator:
         self.shape = X.shape
         self.dtype = X.dtype
         self.tall = n >= d
-        self.mean, self._sq_norm, self.amax = _moments(X, center, owner)
+        self.mean, self._sq_norm, self.amax, self.explicit = _moments(X, center, owner)
         self._center = center
         self._parts, self._slices = _blocks(X, 0 if self.tall else 1)
         self._head, self._rest = split_mean(self.mean, X.dtype)
 
     def _centring(self, sl):
-        """The (head, rest) a block subtracts: the whole mean for a block of rows,
-        its columns' for a block of columns; None without centring."""
+        """(head, rest, explicit) for a block: the whole mean for a block of rows, its
+        columns' for a block of columns; head None without centring."""
         if not self._center:
-            return None, None
+            return None, None, False
         if self.tall:
-            return self._head, self._rest
-        return self._head[sl], None if self._rest is None else self._rest[sl]
+            return self._head, self._rest, self.explicit
+        rest = None if self._rest is None else self._rest[sl]
+        return self._head[sl], rest, self.explicit
 
     def _products(self, kind, A, split=None):
         """The delayed share of each block; ``split`` slices ``A`` per block."""
