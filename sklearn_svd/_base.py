@@ -317,7 +317,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A batch of rows (one or more; dense or sparse, float32 or float64).
+            A batch of rows (one or more; dense or sparse, float32 or float64). A dask
+            array's blocks are summarised and merged on its workers.
         y : None
             Ignored.
 
@@ -424,7 +425,9 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
+            Training data. A dask array or DataFrame is fitted where its blocks are,
+            and only results of size ``d x d`` (``n x n`` for wide data) reach the
+            client (see the user guide's *Scaling out* page).
         y : None
             Ignored.
 

@@ -51,6 +51,8 @@ from ._engine import (
     _scaled,
     _unscaled,
     decompose_scatter,
+    gram_floor,
+    half_digits,
     resolve_solver,
     top_eigh,
 )
@@ -221,8 +223,8 @@ def decompose(
     """:func:`sklearn_svd._engine.decompose` for a validated 2D dask array.
 
     The same result as in memory, with the same solver policy (``"auto"`` resolved by
-    :func:`sklearn_svd._engine.resolve_solver`, ``"covariance_eigh"`` redone by
-    ``"full"`` when a kept singular value is below ``sqrt(eps) s_1``) and the same
+    :func:`sklearn_svd._engine.resolve_solver`, a Gram solver's fit redone by
+    ``"full"`` when a kept singular value is below ``eps^(1/4) s_1``) and the same
     rescaling of data at extreme magnitudes. ``U`` is None on the tall paths (the
     scores are a lazy projection) and a dask array with the rows of ``X`` on the wide
     ones. ``copy`` is ignored: ``X`` is never modified.
@@ -296,26 +298,34 @@ def _decompose(
             )
     result = _ranked(result, reason, select_rank)
 
-    # Both Gram formulations square the condition number (see the engine's notes).
+    # Both Gram formulations square the condition number: the engine's rules.
     kept = result.singular_values[: result.rank]
-    if kept.size and kept[0] > 0:
-        limit = np.sqrt(np.finfo(X.dtype).eps) * kept[0]
-        if kept[-1] < limit:
-            message = (
-                f"singular value {kept.size} ({kept[-1]:.3g}) is below sqrt(eps) = "
-                f"{limit / kept[0]:.2g} times the largest: the {chosen} solver works on "
-                "a Gram matrix, which squares the condition number and leaves it no "
-                "correct digits"
-            )
-            if solver == "auto" and m <= LARGE_PRODUCT:
-                reason = f"{chosen} fell back to full: " + message
-                return _ranked(_full(X, k, center, owner), reason, select_rank)
-            warnings.warn(
-                f"{message}. Use solver='full' for an accurate result (a tall-skinny QR "
-                "of X), or fewer components.",
-                ConditioningWarning,
-                stacklevel=5,
-            )
+    # (an overflowed result is redone on a rescaled copy by decompose: no verdict)
+    if not (kept.size and kept[0] > 0 and np.isfinite(kept).all()):
+        return result
+    if solver == "auto" and kept[-1] < half_digits(X.dtype) * kept[0]:
+        message = (
+            f"singular value {kept.size} ({kept[-1]:.3g}) is below eps^(1/4) = "
+            f"{half_digits(X.dtype):.2g} times the largest: the {chosen} solver works "
+            "on a Gram matrix, whose relative error eps (s_1 / s_i)^2 leaves fewer than "
+            "half the working digits there"
+        )
+        # TSQR (two passes) where R is affordable; ARPACK would take hundreds
+        if m <= LARGE_PRODUCT:
+            reason = f"{chosen} fell back to full: " + message
+            return _ranked(_full(X, k, center, owner), reason, select_rank)
+        result = replace(result, reason=f"{reason}; no fallback: {message}")
+    floor = gram_floor(X.dtype) * kept[0]
+    if kept[-1] <= floor:
+        warnings.warn(
+            f"singular value {kept.size} ({kept[-1]:.3g}) is at or below "
+            f"{floor / kept[0]:.2g} times the largest: the {chosen} solver works on a "
+            "Gram matrix, which squares the condition number and leaves it no correct "
+            "digits. Use solver='full' (or 'auto') for an accurate result, or fewer "
+            "components.",
+            ConditioningWarning,
+            stacklevel=5,
+        )
     return result
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sklearn_svd import SVDDenoiser, SVDReducer
+from sklearn_svd import ConditioningWarning, SVDDenoiser, SVDReducer
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -218,6 +218,22 @@ def test_extreme_magnitudes(solver, magnitude):
     assert_allclose(lazy.components_, eager.components_, atol=1e-8)
 
 
+def test_auto_falls_back_to_full_as_in_memory():
+    """Singular values below eps^(1/4) s_1 are redone without squaring the data."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2000, 3)) @ rng.standard_normal((3, 40)) + 5.0
+    X += 1e-7 * rng.standard_normal(X.shape)  # components 4.. at ~1e-8 s_1
+    eager = SVDReducer(6).fit(X)
+    lazy = SVDReducer(6).fit(da.from_array(X, chunks=(300, 40)))
+    assert eager.solver_ == lazy.solver_ == "full"
+    assert lazy.solver_reason_.startswith("covariance_eigh fell back to full")
+    assert_allclose(lazy.singular_values_, eager.singular_values_, rtol=1e-7)
+    s = reference(X)[0]
+    assert_allclose(lazy.singular_values_, s[:6], rtol=1e-7)
+    with pytest.warns(ConditioningWarning, match="no correct digits"):
+        SVDReducer(6, solver="covariance_eigh").fit(da.from_array(X, chunks=(300, 40)))
+
+
 def test_partial_fit_of_dask_blocks_equals_fit():
     X = make_data(900, 10)
     stream = SVDReducer(3)
@@ -301,7 +317,7 @@ def test_core_package_does_not_import_dask():
         """
         import sys
         import numpy as np
-        from sklearn_svd import SVDDenoiser, SVDReducer
+        from sklearn_svd import ConditioningWarning, SVDDenoiser, SVDReducer
         X = np.random.default_rng(0).standard_normal((50, 4))
         SVDReducer(2).fit(X).transform(X)
         SVDDenoiser().fit_transform(X)
