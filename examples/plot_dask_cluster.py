@@ -33,7 +33,8 @@ loadings = np.random.default_rng(0).standard_normal((5, d)) * np.arange(5, 0, -1
 
 def make_block(n_rows, seed):
     rng = np.random.default_rng(seed)
-    return 1e6 + rng.standard_normal((n_rows, 5)) @ loadings + rng.standard_normal((n_rows, d))
+    signal = rng.standard_normal((n_rows, 5)) @ loadings
+    return 1e6 + signal + rng.standard_normal((n_rows, d))
 
 
 # Workers in threads of this process, so that it runs as a plain script (worker
