@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import _dask
 from ._compat import (
+    IntegralNotBool,
     Interval,
     RealNotInt,
     StrOptions,
@@ -85,7 +86,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [
-            Interval(Integral, 0, None, closed="left"),
+            # an int, but not a bool: True is no count of components
+            IntegralNotBool(0, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],

@@ -296,9 +296,12 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             k = super()._select_rank(s, ratio, shape)
             self.threshold_ = 0.0 if self.shrinkage == "hard" else self.bulk_edge_
         # The rank of the denoised data: a component whose shrunk value is 0 (at or
-        # below the bulk edge, or a zero singular value) is dropped, so an explicit rank
-        # is an upper bound. eta is nondecreasing in s: the kept ones lead.
-        positive = self._shrunk(s[:k], shape, s) > 0
+        # below the bulk edge) or whose singular value is numerically zero (at most
+        # max(n, d) eps s_1, matrix_rank's bound) is dropped, so an explicit rank is an
+        # upper bound. eta is nondecreasing in s: the kept ones lead.
+        s = np.asarray(s)
+        rounding = max(shape.n_samples, shape.n_features) * np.finfo(s.dtype).eps
+        positive = (self._shrunk(s[:k], shape, s) > 0) & (s[:k] > rounding * s[:1])
         return int(np.argmin(positive)) if not positive.all() else k
 
     def _shrunk(self, s, shape, spectrum=None):

@@ -154,8 +154,10 @@ def noise_mp(s, shape):
       inside the bulk (natural images have many) raise its upper part and its mean,
       by 3-8% on photographs, not its lower part.
 
-    Numerically zero singular values (exact rank deficiency: duplicated or constant
-    columns) are structure, not noise, and are left out.
+    Zero singular values count as eigenvalues of the bulk, as in MP-PCA: noiseless
+    data of low rank then gets ``sigma = 0`` (nothing to shrink). Zeros from
+    structure (duplicated or constant columns next to noisy ones) bias ``sigma``
+    down, towards keeping more: the conservative side.
 
     Returns
     -------
@@ -168,11 +170,13 @@ def noise_mp(s, shape):
         return 0.0, 0
     N = shape.N
     # in units of s_1 (no overflow or underflow), the N of lam = s^2 / N left out
-    lam = (s[s > max(N, shape.M) * np.finfo(np.float64).eps * s[0]] / s[0]) ** 2
+    lam = (s / s[0]) ** 2
     M = lam.size
     m = M - np.arange(M)
     sigma2 = np.cumsum(lam[::-1])[::-1] / m  # the mean of lam[p:]
-    ratio = (lam - lam[-1]) / (4 * np.sqrt(m / N) * sigma2)
+    width = lam - lam[-1]
+    # a tail of zeros fits (ratio 0)
+    ratio = np.divide(width, 4 * np.sqrt(m / N) * sigma2, out=np.zeros(M), where=width > 0)
     allowed = np.flatnonzero(m >= max(1, np.ceil(MIN_BULK * M)))
     fits = allowed[ratio[allowed] < 1]
     if fits.size:

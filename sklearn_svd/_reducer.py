@@ -1,6 +1,5 @@
 """SVDReducer: principal component analysis (centred) or truncated SVD (not centred)."""
 
-from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
@@ -8,7 +7,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import check_array
 
 from ._base import _BaseSVD, centred_dot
-from ._compat import IntegralNotBool, Interval, StrOptions, _fit_context, check_is_fitted
+from ._compat import StrOptions, _fit_context, check_is_fitted
 from ._dask import as_float_array, is_dask
 from ._rank import rank_hard_threshold, rank_minka
 
@@ -186,13 +185,7 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     _parameter_constraints: ClassVar[dict] = {
         **_BaseSVD._parameter_constraints,
         "n_components": [
-            # an int, but not a bool: True is no count of components
-            IntegralNotBool(0, None, closed="left"),
-            *[
-                c
-                for c in _BaseSVD._parameter_constraints["n_components"]
-                if not (isinstance(c, Interval) and c.type is Integral)
-            ],
+            *_BaseSVD._parameter_constraints["n_components"],
             StrOptions({"mle", "gavish-donoho"}),
         ],
         "whiten": ["boolean"],

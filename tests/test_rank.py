@@ -5,6 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.decomposition import PCA
 
+from sklearn_svd import SVDDenoiser
 from sklearn_svd._rank import (
     MIN_BULK,
     Shape,
@@ -145,18 +146,17 @@ def test_noise_estimates_are_scale_equivariant(scale):
     assert_allclose(noise_mp_partial(s[:8] * scale, tail_ratio, shape)[0], scale * sigma)
 
 
-def test_noise_mp_ignores_structural_zeros():
-    # Duplicated columns add exact zeros to the spectrum: structure, not noise (with
-    # them in the bulk, its mean and its lower half would fall to ~0.8 and ~0).
-    # The 30 duplicated directions have twice the variance (signal); the other 30
-    # are the noise, of sigma 1.
+def test_noise_mp_of_noiseless_low_rank_data_is_zero():
+    # Exact rank 3, no noise: the zeros are the bulk, sigma is 0 and nothing is shrunk
+    # (leaving the zeros out would fit a bulk to the signal values themselves).
     rng = np.random.default_rng(6)
-    X = rng.standard_normal((400, 60))
-    X = np.hstack([X, X[:, :30]])
+    X = rng.standard_normal((100, 3)) @ rng.standard_normal((3, 20))
     s = np.linalg.svd(X - X.mean(0), compute_uv=False)
-    assert s[60] < 1e-12 * s[0]
-    sigma = noise_mp(s, Shape(400, 90, True))[0]
-    assert_allclose(sigma, 1.0, rtol=0.05)
+    assert noise_mp(s, Shape(100, 20, True))[0] <= 1e-13 * s[0]
+    for shrinkage in ("frobenius", "hard", "optshrink"):
+        denoiser = SVDDenoiser(shrinkage=shrinkage).fit(X)
+        assert denoiser.n_components_ == 3
+        assert_allclose(denoiser.transform(X), X, atol=1e-12 * np.abs(X).max())
 
 
 def test_mp_noise_estimate_does_not_collapse_on_a_photograph():

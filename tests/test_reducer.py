@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_svd import SVDReducer
+from sklearn_svd import SVDDenoiser, SVDReducer
 
 SOLVERS = ["full", "covariance_eigh", "auto"]
 
@@ -139,6 +139,8 @@ def test_bool_n_components_is_refused(X, value):
         r"range \[0, inf\).* Got (np\.)?(True|False|True_) instead",
     ):
         SVDReducer(value).fit(X)
+    with pytest.raises(ValueError, match="'n_components' parameter of SVDDenoiser"):
+        SVDDenoiser(value).fit(X)
     assert SVDReducer(np.int64(2)).fit(X).n_components_ == 2
 
 
