@@ -40,7 +40,7 @@ def make_block(n_rows, seed):
 # Workers in threads of this process, so that it runs as a plain script (worker
 # processes need the script's code under ``if __name__ == "__main__":``).
 cluster = LocalCluster(
-    n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
 )
 client = Client(cluster)
 blocks = [
