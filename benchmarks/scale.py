@@ -47,6 +47,7 @@ import numpy as np
 import scipy.linalg
 from sklearn.decomposition import IncrementalPCA
 
+import sklearn_svd
 from sklearn_svd import SVDReducer
 
 K = 10
@@ -201,7 +202,7 @@ def dask_section(shapes, rows):
         print("   (dask-ml not installed: its rows are left out)")
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster),
     ):
@@ -335,19 +336,22 @@ def out_of_core(n, d, rows, directory):
         X[start : start + rows] = make_block(min(rows, n - start), d, 2, i)
     X.flush()
     del X
-    X = np.load(path, mmap_mode="r")
     chunk = rows * d * 8
 
+    # Each run maps the file itself and unmaps it when done: the kernel does not drop
+    # the cached pages of a file that is still mapped.
     def read_once():
+        X = np.load(path, mmap_mode="r")
         total = np.zeros(d)
         for start in range(0, n, rows):
             total += np.add.reduce(X[start : start + rows], axis=0)
         return total
 
     def fit_memmap():
-        return SVDReducer(K, solver="covariance_eigh").fit(X)
+        return SVDReducer(K, solver="covariance_eigh").fit(np.load(path, mmap_mode="r"))
 
     def fit_partial():
+        X = np.load(path, mmap_mode="r")
         reducer = SVDReducer(K)
         for start in range(0, n, rows):
             reducer.partial_fit(X[start : start + rows])
@@ -358,7 +362,7 @@ def out_of_core(n, d, rows, directory):
         return SVDReducer(K, solver="covariance_eigh").fit(memmap_blocks(path, rows))
 
     print(
-        f"3. Out of core: {n} x {d} float64 in a .npy file ({X.nbytes / 1e9:.1f} GB), "
+        f"3. Out of core: {n} x {d} float64 in a .npy file ({n * d * 8 / 1e9:.1f} GB), "
         f"memmapped; blocks of {rows} rows ({chunk / 1e6:.0f} MB); d^2 = "
         f"{8 * d * d / 1e6:.2f} MB; cold page cache for each timing"
     )
@@ -405,6 +409,17 @@ def main():
     args = parser.parse_args()
     sizes = SIZES["quick" if args.quick else "full"]
     repeats = args.repeats or (1 if args.quick else 3)
+    import dask
+    import distributed
+    import sklearn
+
+    print(
+        f"sklearn-svd {sklearn_svd.__version__}, scikit-learn {sklearn.__version__}, "
+        f"numpy {np.__version__}, dask {dask.__version__}, distributed "
+        f"{distributed.__version__}; {os.cpu_count()} cores; load average at start "
+        + "/".join(f"{x:.1f}" for x in os.getloadavg())
+    )
+    print()
     if args.only in (None, "stream"):
         streaming(*sizes["stream"], repeats)
     if args.only in (None, "dask"):
@@ -412,6 +427,8 @@ def main():
     if args.only in (None, "memmap"):
         with tempfile.TemporaryDirectory(dir=args.dir) as directory:
             out_of_core(*sizes["memmap"], sizes["memmap_rows"], directory)
+    print()
+    print("load average at the end " + "/".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -536,48 +536,85 @@ def _covariance_eigh(X, k, center, random_state, owner):
 # -- moments, full -------------------------------------------------------------------
 
 
+@_quiet
+def _block_moments(block, pivot):
+    """Per column of one block: ``pivot`` (None: the block's first row, or 0 for no
+    rows), the float64 sums and sums of squares of ``x - pivot``, and ``max |x|``."""
+    if pivot is None:
+        pivot = np.zeros(block.shape[1]) if block.shape[0] == 0 else block[0]
+    pivot = np.asarray(pivot, dtype=np.float64)
+    D = np.subtract(block, pivot, dtype=np.float64)
+    amax = max(float(np.max(block)), -float(np.min(block))) if block.size else 0.0
+    return pivot, D.sum(axis=0), np.einsum("ij,ij->j", D, D), amax
+
+
+def _first_row(block):
+    return np.asarray(block[0], dtype=np.float64)
+
+
+def _add_moments(*parts):
+    """Blocks of rows, about one pivot: the sums add up."""
+    return (
+        parts[0][0],
+        _sum(*(p[1] for p in parts)),
+        _sum(*(p[2] for p in parts)),
+        max(p[3] for p in parts),
+    )
+
+
+def _join_moments(*parts):
+    """Blocks of columns, each about its own first row: side by side."""
+    joined = [np.concatenate([p[i] for p in parts]) for i in range(3)]
+    return (*joined, max(p[3] for p in parts))
+
+
 def _moments(X, center, owner):
     """Float64 column means, the centred sum of squares ``||X_c||_F^2``, ``max |X|``
     and whether centring must be explicit, in one pass (two in the rare case below).
 
-    The sums are of the differences to a pivot (the first row, then the mean), which
-    are small against the spread, so the mean is exact to about ``u`` times the spread
-    at any offset; if the pivot lay so far out that the sum of squares about the mean
-    cancels more than the scatter's guard accepts, a second pass uses the mean found.
-    Implicit centring (``X Q - 1 (mu^T Q)``) is accepted on the same test as
+    Each block (of whole rows for tall data, whole columns for wide data) gives the
+    sums and sums of squares of the differences to a pivot (the first row of ``X``,
+    then the mean), in one task with one temporary; they are small against the spread,
+    so the mean is exact to about ``u`` times the spread at any offset. If the pivot
+    lay so far out that the sum of squares about the mean cancels more than the
+    scatter's guard accepts, a second pass uses the mean found. Implicit centring
+    (``X Q - 1 (mu^T Q)``) is accepted on the same test as
     :class:`~sklearn_svd._operator.CentredOperator`'s, from the raw and centred sums of
     squares.
     """
-    import dask.array as da
+    from dask import delayed
 
     n, d = X.shape
-    if not center:
-        squares, amax = _compute(
-            (X.astype(np.float64) ** 2).sum(axis=0), abs(X).max() if X.size else 0.0
-        )
-        _check_finite(X, squares, amax, owner)
-        return np.zeros(d), float(np.sum(squares)), float(amax), False
-    pivot = None
+    tall = n >= d
+    blocks, slices = _blocks(X, 0 if tall else 1)
+    task = delayed(_block_moments, pure=True)
+    pivot = None if center else np.zeros(d)
+    if center and tall:  # one pivot for every block of rows: the first row
+        first = next(i for i, sl in enumerate(slices) if sl.stop > sl.start)
+        pivot = delayed(_first_row, pure=True)(blocks[first])
     for _ in range(2):
-        if pivot is None:
-            base = X[0].astype(np.float64)
+        if tall:
+            parts = [task(block, pivot) for block in blocks]
         else:
-            base = da.from_array(pivot, chunks=(X.chunks[1],))
-        D = X.astype(np.float64) - base
-        first, sums, squares, amax = _compute(
-            base, D.sum(axis=0), (D * D).sum(axis=0), abs(X).max()
-        )
+            parts = [
+                task(block, None if pivot is None else pivot[sl])
+                for block, sl in zip(blocks, slices, strict=True)
+            ]
+        merged = _compute(_tree(parts, _add_moments if tall else _join_moments))[0]
+        base, sums, squares, amax = merged
         _check_finite(X, squares, amax, owner)
+        if not center:
+            return np.zeros(d), float(np.sum(squares)), amax, False
         residual = sums / n
-        mean = first + residual
+        mean = base + residual
         centred = np.maximum(squares - n * residual**2, 0.0)
         if _accept(squares, centred, np.float64):
             break
         pivot = mean
-    # sum x^2 = sum (c + first)^2, for the implicit-centring guard (a ratio)
-    raw = squares + 2 * first * sums + n * first**2
+    # sum x^2 = sum (c + base)^2, for the implicit-centring guard (a ratio)
+    raw = squares + 2 * base * sums + n * base**2
     explicit = not _accept(raw, centred, X.dtype, _implicit_limit(X.dtype))
-    return mean, float(np.sum(centred)), float(amax), explicit
+    return mean, float(np.sum(centred)), amax, explicit
 
 
 def _check_finite(X, squares, amax, owner):
