@@ -58,7 +58,14 @@ from ._engine import (
 )
 from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
 from ._operator import _implicit_limit
-from ._scatter import ScatterStats, _accept, gram_stats, split_mean, subtract_mean
+from ._scatter import (
+    ScatterStats,
+    _accept,
+    cache_rows,
+    gram_stats,
+    split_mean,
+    subtract_mean,
+)
 from ._stream import Stream, _pivot, add_batch
 from ._validation import MagnitudeError, check_numeric_columns
 
@@ -387,16 +394,17 @@ def _merge_streams(*streams):
 
 @_quiet
 def _block_pivot(block, center):
-    """The pivot the blocks' statistics are taken about, from the first block: 0 when
-    its mean is small against its spread (the scatter's own guard, as
-    :func:`scatter_stats` decides from its first rows), so that no block is copied
-    and each block's :func:`scatter_stats` picks its own pivot; otherwise the first
-    row (:func:`_pivot`), to which every row is then subtracted exactly."""
+    """The pivot the blocks' statistics are taken about, chosen from the first rows as
+    :func:`scatter_stats` chooses its own: 0 when their mean is small against their
+    spread (the scatter's guard), so that no block is copied and each block's
+    :func:`scatter_stats` picks its own pivot; otherwise the first row
+    (:func:`_pivot`), which every row is then less, exactly."""
     d = block.shape[1]
     if not center:
         return np.zeros(d)
-    raw = np.einsum("ij,ij->j", block, block, dtype=np.float64)
-    deviations = block - np.add.reduce(block, axis=0, dtype=np.float64) / block.shape[0]
+    probe = block[: cache_rows(block)]
+    raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
+    deviations = probe - np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
     centred = np.einsum("ij,ij->j", deviations, deviations)
     if np.isfinite(raw).all() and _accept(raw, centred, np.float64):
         return np.zeros(d)
@@ -405,21 +413,24 @@ def _block_pivot(block, center):
 
 def merged_stream(X, center, owner, pivot=None):
     """The :class:`Stream` of the rows of ``X``: each block of rows summarised by
-    :func:`add_batch` about one pivot (``pivot``, or one the first block chooses,
-    :func:`_block_pivot`), merged by a tree on the workers. One pass over ``X``; the
-    client receives ``d x d``.
+    :func:`add_batch` about one pivot (``pivot``, or one chosen from the first rows,
+    :func:`_block_pivot`), merged by a tree on the workers. One pass over ``X`` (two
+    in the rare case below); the client receives ``d x d``.
 
-    About a zero pivot each block's mean is stored as it is, rounded to ``u |mean|``;
-    the first block's guard bounds that by ``32 u`` times its spread, which Chan's
-    update then adds to the scatter at most once (to about ``u`` relative); a later
-    block whose mean drifts to ``c`` times its spread adds ``c u``. With a large
-    offset in the first block every row is first subtracted the first row, exactly,
-    as in ``partial_fit``.
+    About a zero pivot each block's mean is kept as it is, rounded to ``u |mean|``,
+    and Chan's update carries that rounding into the scatter; the merged statistics
+    are accepted only if the scatter's guard accepts them (the raw sums of squares
+    at most ``2^10`` times the centred ones, column by column), which bounds what the
+    rounding adds by ``u`` times the raw scale, the covariance solver's own precision.
+    Otherwise (data drifting far from the first rows' spread) a second pass takes
+    every block about the mean just found, each row less it exactly, as
+    ``partial_fit`` takes batches about its first row.
     """
     from dask import delayed
 
     blocks, slices = _blocks(X, 0)
-    if pivot is None:
+    chosen = pivot is None
+    if chosen:
         first = next(i for i, sl in enumerate(slices) if sl.stop > sl.start)
         pivot = delayed(_block_pivot, pure=True)(blocks[first], center)
     task = delayed(_block_stream, pure=True)
@@ -427,6 +438,11 @@ def merged_stream(X, center, owner, pivot=None):
     stream = _compute(_tree(parts, _merge_streams))[0]
     if isinstance(stream, _NonFinite):
         _raise_nonfinite(X, owner)
+    if chosen and center and not stream.pivot.any():
+        stats = stream.stats
+        centred = np.diag(stats.scatter)
+        if not _accept(centred + stats.n_samples * stats.mean**2, centred, np.float64):
+            return merged_stream(X, center, owner, pivot=stats.mean / stream.scale)
     return stream
 
 

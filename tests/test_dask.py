@@ -234,6 +234,25 @@ def test_auto_falls_back_to_full_as_in_memory():
         SVDReducer(6, solver="covariance_eigh").fit(da.from_array(X, chunks=(300, 40)))
 
 
+def test_drift_beyond_the_first_rows_takes_a_second_pass():
+    """The first rows at 0 say no pivot is needed; the rest sit at 1e6 with a spread of
+    1, beyond what the guard lets the blocks' means (kept as they are, rounded to
+    u 1e6) carry: the merged statistics fail the guard and a second pass takes the
+    blocks about the mean just found."""
+    from sklearn_svd._dask import merged_stream
+
+    rng = np.random.default_rng(0)
+    X = 1e6 + rng.standard_normal((200_000, 3)) * np.array([3.0, 2.0, 1.0])
+    X[:20] = 1e3 * rng.standard_normal((20, 3))
+    Xd = da.from_array(X, chunks=((20, 49_980, 50_000, 50_000, 50_000), 3))
+    assert merged_stream(Xd, True, "test").pivot.any()
+    s, _, mean = reference(X)
+    reducer = SVDReducer(3, solver="covariance_eigh").fit(Xd)
+    # the covariance solver's precision, u (s_1 / s_i)^2 (s_1 / s_3 ~ 1e4 here)
+    assert_allclose(reducer.singular_values_, s, rtol=1e-7)
+    assert_allclose(reducer.mean_, mean, rtol=1e-15)
+
+
 def test_partial_fit_of_dask_blocks_equals_fit():
     X = make_data(900, 10)
     stream = SVDReducer(3)
