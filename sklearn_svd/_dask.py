@@ -45,14 +45,11 @@ from ._engine import (
     LARGE_PRODUCT,
     ConditioningWarning,
     _finish,
-    _out_of_range,
     _ranked,
-    _rescaling,
-    _scaled,
-    _unscaled,
     decompose_scatter,
     gram_floor,
     half_digits,
+    rescaled_on_failure,
     resolve_solver,
     top_eigh,
 )
@@ -246,26 +243,7 @@ def decompose(
         n_iter=n_iter,
         tol=tol,
     )
-    try:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            result = _decompose(X, select_rank=select_rank, **options)
-        failure = None
-    except (MagnitudeError, np.linalg.LinAlgError) as error:
-        result, failure = None, error
-    if result is not None and not _out_of_range(X, result):
-        return result
-    scale = _rescaling(X)  # two reductions; only for data at extreme magnitudes
-    if scale == 1:
-        if failure is not None:
-            raise failure
-        return result
-
-    def scaled_rank(result):
-        return select_rank(_unscaled(result, scale))
-
-    rank = select_rank and scaled_rank
-    result = _decompose(_scaled(X, scale), select_rank=rank, **options)
-    return _unscaled(result, scale)
+    return rescaled_on_failure(_decompose, X, select_rank, **options)
 
 
 def _decompose(

@@ -279,11 +279,19 @@ def decompose(
         n_iter=n_iter,
         tol=tol,
     )
+    return rescaled_on_failure(_decompose, X, select_rank, **options)
+
+
+def rescaled_on_failure(decompose_fn, X, select_rank, **options):
+    """``decompose_fn(X, select_rank=select_rank, **options)``, redone on a copy of
+    ``X`` scaled by a power of two (exact) when the magnitudes of ``X`` spoilt it, and
+    the result scaled back: the one scale-equivariance mechanism of the in-memory and
+    the dask paths."""
     try:
         # Overflow and underflow are detected from the result (and the data rescaled),
         # NaN and inf in X from the sums (and located): no warnings on the way.
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            result = _decompose(X, select_rank=select_rank, **options)
+            result = decompose_fn(X, select_rank=select_rank, **options)
         failure = None
     except (MagnitudeError, ArpackError, np.linalg.LinAlgError) as error:
         # an eigensolver fed an overflowed product fails too
@@ -299,7 +307,7 @@ def decompose(
     def scaled_rank(result):
         return select_rank(_unscaled(result, scale))
 
-    result = _decompose(
+    result = decompose_fn(
         _scaled(X, scale), select_rank=select_rank and scaled_rank, **options
     )
     return _unscaled(result, scale)
