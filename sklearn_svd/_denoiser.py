@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import OneToOneFeatureMixin
 
+from . import _dask
 from ._base import _BaseSVD, centred_dot
 from ._compat import Interval, StrOptions, _fit_context
 from ._rank import (
@@ -381,12 +382,15 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         X : ndarray of shape (n_samples, n_features)
             The same values, as a new dense float array (never the caller's array or a
             view of it; sparse input is densified here: it is the output of
-            ``transform``, dense already).
+            ``transform``, dense already). A dask array (immutable) is returned as
+            validated, lazy.
         """
         original = X
         X = self._validate_transform_input(X)
         if sp.issparse(X):
             return X.toarray()
+        if _dask.is_dask(X):  # immutable, and lazy like transform's output
+            return X
         # A new array: validation returns the caller's array itself, or a view of a
         # DataFrame's memory, when no conversion is needed.
         return X.copy() if X is original or not X.flags.owndata else X

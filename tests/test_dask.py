@@ -451,3 +451,17 @@ def test_denoiser_on_cluster(client):
     lazy, eager = SVDDenoiser().fit(Xd), SVDDenoiser().fit(X)
     assert_same_fit(lazy, eager, rtol=1e-9)
     assert_allclose(lazy.transform(Xd).compute(), eager.transform(X), atol=1e-9)
+
+
+def test_denoiser_inverse_transform_of_a_cast_or_frame_input():
+    # A dask array that needs a dtype cast, or a dask DataFrame: inverse_transform
+    # returns a dask array of the same values (it used to read X.flags).
+    X = make_data(300, 6)
+    denoiser = SVDDenoiser().fit(X)
+    as_int = da.from_array(np.rint(X * 100).astype(np.int64), chunks=(100, 6))
+    back = denoiser.inverse_transform(as_int)
+    assert_allclose(back.compute(), np.rint(X * 100))
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    frame = dd.from_pandas(pd.DataFrame(X), npartitions=3)
+    assert_allclose(np.asarray(denoiser.inverse_transform(frame).compute()), X)
