@@ -56,22 +56,16 @@ from ._engine import (
 from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
 from ._operator import _implicit_limit
 from ._scatter import (
-    ScatterStats,
     _accept,
-    cache_rows,
     gram_stats,
     split_mean,
     subtract_mean,
 )
-from ._stream import Stream, _pivot, add_batch
+from ._stream import _pivot, add_batch
 from ._validation import MagnitudeError, check_numeric_columns
 
 #: Results merged per node of the reduction trees.
 SPLIT_EVERY = 8
-
-#: The exponent of a stream that has seen no row: below any batch's, so merging a
-#: batch into it keeps the batch's own power of two.
-_NO_EXPONENT = -(2**20)
 
 
 def is_dask(X):
@@ -327,15 +321,6 @@ def _lazy_U(result, rows):
 # -- covariance_eigh -----------------------------------------------------------------
 
 
-def _seed(pivot, dtype):
-    """The stream of no rows, about ``pivot``: each block's statistics are merged into
-    it by :func:`add_batch`, so that every block is summarised about the same pivot
-    (``add_batch`` would take each block's first row) and the blocks then merge."""
-    d = pivot.size
-    empty = ScatterStats(0, np.zeros(d), np.zeros((d, d)))
-    return Stream(empty, pivot, _NO_EXPONENT, np.dtype(dtype))
-
-
 class _NonFinite:
     """What a block holding NaN or infinity returns: the client then locates them in
     ``X`` (:func:`_raise_nonfinite`), so the error names rows and columns of ``X``,
@@ -355,7 +340,7 @@ def _block_stream(block, pivot, center, owner):
     if block.shape[0] == 0:
         return None
     try:
-        return add_batch(_seed(pivot, block.dtype), block, center=center, owner=owner)
+        return add_batch(None, block, center=center, owner=owner, pivot=pivot)
     except ValueError as error:
         if _nonfinite(error):
             return _NonFinite()
@@ -370,57 +355,28 @@ def _merge_streams(*streams):
     return reduce(lambda a, b: a._merge(b), streams) if streams else None
 
 
-@_quiet
-def _block_pivot(block, center):
-    """The pivot the blocks' statistics are taken about, chosen from the first rows as
-    :func:`scatter_stats` chooses its own: 0 when their mean is small against their
-    spread (the scatter's guard), so that no block is copied and each block's
-    :func:`scatter_stats` picks its own pivot; otherwise the first row
-    (:func:`_pivot`), which every row is then less, exactly."""
-    d = block.shape[1]
-    if not center:
-        return np.zeros(d)
-    probe = block[: cache_rows(block)]
-    raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
-    deviations = probe - np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
-    centred = np.einsum("ij,ij->j", deviations, deviations)
-    if np.isfinite(raw).all() and _accept(raw, centred, np.float64):
-        return np.zeros(d)
-    return _pivot(block, center)
-
-
 def merged_stream(X, center, owner, pivot=None):
     """The :class:`Stream` of the rows of ``X``: each block of rows summarised by
-    :func:`add_batch` about one pivot (``pivot``, or one chosen from the first rows,
-    :func:`_block_pivot`), merged by a tree on the workers. One pass over ``X`` (two
-    in the rare case below); the client receives ``d x d``.
+    :func:`add_batch` about one pivot (``pivot``, or the first row of ``X``, as
+    ``partial_fit`` takes its first batch's), merged by a tree on the workers. One
+    pass over ``X``, no copy of a block; the client receives ``d x d``.
 
-    About a zero pivot each block's mean is kept as it is, rounded to ``u |mean|``,
-    and Chan's update carries that rounding into the scatter; the merged statistics
-    are accepted only if the scatter's guard accepts them (the raw sums of squares
-    at most ``2^10`` times the centred ones, column by column), which bounds what the
-    rounding adds by ``u`` times the raw scale, the covariance solver's own precision.
-    Otherwise (data drifting far from the first rows' spread) a second pass takes
-    every block about the mean just found, each row less it exactly, as
-    ``partial_fit`` takes batches about its first row.
+    Each block's mean is kept relative to the pivot, subtracted before it is rounded
+    (:func:`~sklearn_svd._scatter.scatter_stats`'s ``origin``), so that Chan's update
+    never squares a rounding of the offset, however far the blocks drift from the
+    first row.
     """
     from dask import delayed
 
     blocks, slices = _blocks(X, 0)
-    chosen = pivot is None
-    if chosen:
+    if pivot is None:
         first = next(i for i, sl in enumerate(slices) if sl.stop > sl.start)
-        pivot = delayed(_block_pivot, pure=True)(blocks[first], center)
+        pivot = delayed(_pivot, pure=True)(blocks[first], center)
     task = delayed(_block_stream, pure=True)
     parts = [task(block, pivot, center, owner) for block in blocks]
     stream = _compute(_tree(parts, _merge_streams))[0]
     if isinstance(stream, _NonFinite):
         _raise_nonfinite(X, owner)
-    if chosen and center and not stream.pivot.any():
-        stats = stream.stats
-        centred = np.diag(stats.scatter)
-        if not _accept(centred + stats.n_samples * stats.mean**2, centred, np.float64):
-            return merged_stream(X, center, owner, pivot=stats.mean / stream.scale)
     return stream
 
 

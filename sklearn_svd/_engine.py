@@ -338,7 +338,8 @@ def _rescaling(X):
     high = np.sqrt(info.max / (16.0 * X.shape[0] * X.shape[1]))
     if low <= amax <= high:
         return 1.0
-    return float(np.ldexp(1.0, -np.frexp(amax)[1]))
+    # a subnormal max |X| would need more than the largest power of two of the dtype
+    return float(np.ldexp(1.0, min(-int(np.frexp(amax)[1]), info.maxexp - 2)))
 
 
 def _max_abs(X):

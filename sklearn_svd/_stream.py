@@ -20,7 +20,8 @@ import scipy.sparse as sp
 
 from ._engine import _rescaling as rescaling
 from ._engine import _scaled as scaled
-from ._scatter import ScatterStats, scatter_stats, sparse_scatter_stats
+from ._scatter import ScatterStats, _accept, scatter_stats, sparse_scatter_stats
+from ._validation import MagnitudeError
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,21 @@ class Stream:
     def n_features(self):
         return self.pivot.size
 
+    def guess(self, dtype):
+        """The pivot for the next dense batch's pass, from the rows so far (those
+        rows' mean, or 0 when it is small against their spread, by the scatter's
+        guard), so that no batch is probed; None (probe) for rescaled statistics."""
+        if self.exponent != 0 or self.stats.n_samples == 0:
+            return None
+        stats = self.stats
+        centred = np.diag(stats.scatter)
+        mean = stats.mean + self.pivot
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = centred + stats.n_samples * mean**2
+        if np.isfinite(raw).all() and _accept(raw, centred, dtype):
+            return np.zeros_like(mean)
+        return mean
+
     def _merge(self, other):
         """Both streams' rows (same pivot): Chan et al.'s update at a common power of
         two, rescaled further should the merged sums overflow."""
@@ -71,13 +87,57 @@ class Stream:
             exponent += 64
 
 
-def add_batch(stream, X, *, center, owner):
+def add_batch(stream, X, *, center, owner, pivot=None):
     """``stream`` (None before the first batch) merged with the statistics of a
-    validated batch ``X`` (float32 or float64, dense or sparse)."""
-    pivot = stream.pivot if stream is not None else _pivot(X, center)
+    validated batch ``X`` (float32 or float64, dense or sparse). ``pivot``: that of
+    a new stream (default: the first row of ``X``, :func:`_pivot`), so that blocks
+    summarised apart (dask's) merge."""
+    if stream is not None:
+        pivot = stream.pivot
+    elif pivot is None:
+        pivot = _pivot(X, center)
+    guess = None if stream is None else stream.guess(X.dtype)
+    stats = _about_origin(X, pivot, center, owner, guess)
+    if stats is not None:
+        batch = Stream(stats, pivot, 0, X.dtype)
+    else:
+        batch = _rescaled(X, pivot, center, owner)
+    return batch if stream is None else stream._merge(batch)
+
+
+def _about_origin(X, pivot, center, owner, guess):
+    """The statistics of ``X`` with their mean less ``pivot``, with no copy of ``X``
+    (a dense batch's :func:`scatter_stats` subtracts its shift from each chunk in
+    cache), or None when magnitudes spoilt them: a sum of squares overflowed, or the
+    scatter's trace fell to where products of entries are subnormal (the in-memory
+    fit's test, :func:`~sklearn_svd._engine._out_of_range`). ``guess``: the dense
+    pass's pivot (:meth:`Stream.guess`), or None for its own probe."""
+    n, d = X.shape
+    try:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if sp.issparse(X):
+                stats = sparse_scatter_stats(X, center=center, owner=owner)
+                stats = ScatterStats(n, stats.mean - pivot, stats.scatter)
+            else:
+                origin = pivot if pivot.any() else None
+                stats = scatter_stats(
+                    X, center=center, owner=owner, origin=origin, pivot=guess
+                )
+    except MagnitudeError:
+        return None
+    info = np.finfo(X.dtype)
+    trace = np.trace(stats.scatter)
+    if not np.isfinite(trace) or trace < n * d * float(info.tiny) / float(info.eps):
+        return None
+    return stats
+
+
+def _rescaled(X, pivot, center, owner):
+    """The batch's statistics when its magnitudes spoilt the direct ones: its rows
+    less ``pivot`` in float64 (exact near the pivot, whatever the dtype of ``X``; a
+    sparse batch as it is, its mean moved to the pivot afterwards), scaled by a
+    power of two where their squares would underflow or their sums overflow."""
     sparse = sp.issparse(X)
-    # float64 differences: exact near the pivot, whatever the dtype of X (a sparse
-    # batch is summarised as it is and its mean moved to the pivot afterwards)
     shift = pivot.any() and not sparse
     rows = np.subtract(X, pivot, dtype=np.float64) if shift else X
     scale = rescaling(rows)
@@ -88,8 +148,7 @@ def add_batch(stream, X, *, center, owner):
     stats = summarise(rows, center=center, owner=owner)
     if sparse and pivot.any():
         stats = ScatterStats(stats.n_samples, stats.mean - pivot * scale, stats.scatter)
-    batch = Stream(stats, pivot, exponent, X.dtype)
-    return batch if stream is None else stream._merge(batch)
+    return Stream(stats, pivot, exponent, X.dtype)
 
 
 def _pivot(X, center):

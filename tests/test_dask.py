@@ -234,11 +234,10 @@ def test_auto_falls_back_to_full_as_in_memory():
         SVDReducer(6, solver="covariance_eigh").fit(da.from_array(X, chunks=(300, 40)))
 
 
-def test_drift_beyond_the_first_rows_takes_a_second_pass():
-    """The first rows at 0 say no pivot is needed; the rest sit at 1e6 with a spread of
-    1, beyond what the guard lets the blocks' means (kept as they are, rounded to
-    u 1e6) carry: the merged statistics fail the guard and a second pass takes the
-    blocks about the mean just found."""
+def test_drift_beyond_the_first_rows_stays_exact():
+    """The first rows at 0 with a spread of 1e3, the rest at 1e6 with a spread of 1:
+    each block's mean is kept relative to the first row, subtracted before it is
+    rounded, and every block is summarised about its own mean (no copy)."""
     from sklearn_svd._dask import merged_stream
 
     rng = np.random.default_rng(0)

@@ -209,6 +209,51 @@ def test_scatter_stats_without_cancellation(offset):
     assert_allclose(gram, Wc @ Wc.T, rtol=1e-9, atol=1e-9 * np.trace(Wc @ Wc.T))
 
 
+def test_scatter_stats_mean_relative_to_an_origin():
+    # At 1e8 a mean stored as such is rounded to ~1e-8; relative to a nearby origin it
+    # keeps every digit. Reference: X - origin is exact here (Sterbenz), so its mean
+    # in float64 is accurate to u times the spread.
+    rng = np.random.default_rng(11)
+    X = 1e8 + rng.standard_normal((5000, 4)) * np.array([1.0, 2.0, 3.0, 0.5])
+    origin = X[17].copy()
+    stats = scatter_stats(X, origin=origin)
+    deviations = X - origin
+    assert_allclose(stats.mean, deviations.mean(0), rtol=1e-14, atol=1e-15)
+    Dc = deviations - deviations.mean(0)
+    assert_allclose(stats.scatter, Dc.T @ Dc, rtol=1e-10)
+
+
+@pytest.mark.parametrize("guess", [0.0, -1e6, 1e6])
+def test_scatter_stats_bad_pivot_guess_costs_a_pass_not_digits(guess, monkeypatch):
+    # A caller's pivot (partial_fit's guess from earlier batches) far from the data:
+    # the guard rejects the pass and a second one about the mean found is exact.
+    passes = []
+    about_pivot = _scatter._about_pivot
+    monkeypatch.setattr(
+        _scatter, "_about_pivot", lambda *a: passes.append(1) or about_pivot(*a)
+    )
+    rng = np.random.default_rng(12)
+    X = 1e6 + rng.standard_normal((3000, 5))
+    stats = scatter_stats(X, pivot=np.full(5, guess))
+    mean, scatter = _exact_scatter(X)
+    mean += (X - mean).mean(0)  # np.mean itself is off by ~log2(n) u |mean|
+    assert_allclose(stats.mean, mean, rtol=1e-15)
+    assert_allclose(stats.scatter, scatter, rtol=1e-9)
+    assert len(passes) == (1 if guess == 1e6 else 2)
+
+
+def test_segment_pool_survives_fork():
+    # The fused pass keeps its thread pool between calls; a child made by fork inherits
+    # the pool object but not its threads, and must start its own (not hang).
+    import multiprocessing
+
+    X = np.random.default_rng(13).standard_normal((50_000, 20)) + 5
+    parent = scatter_stats(X)  # the pool now exists in this process
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(scatter_stats, (X,)).get(timeout=60)
+    assert_allclose(child.scatter, parent.scatter, rtol=1e-13)
+
+
 def _exact_scatter(X):
     """Mean and centred scatter of ``X`` from an explicitly centred float64 copy."""
     X64 = X.astype(np.float64)
@@ -388,9 +433,9 @@ def test_scatter_stats_drifting_data(dtype, monkeypatch):
     passes = []
     about_pivot = _scatter._about_pivot
 
-    def counted(X, pivot, owner):
+    def counted(X, pivot, *args):
         passes.append(pivot)
-        return about_pivot(X, pivot, owner)
+        return about_pivot(X, pivot, *args)
 
     monkeypatch.setattr(_scatter, "_about_pivot", counted)
     stats = scatter_stats(X)

@@ -170,6 +170,34 @@ def test_batches_of_extreme_magnitude(scale):
     assert np.isfinite(mixed.singular_values_).all()
 
 
+def test_subnormal_batches():
+    # entries near 1e-310 are subnormal: the rescaling must not overflow computing the
+    # power of two that brings them up (it once did, and warned)
+    rng = np.random.default_rng(8)
+    X = data(rng, 300, 5, 2, [0.0]) * 1e-310
+    model = stream(SVDReducer(), X, [100, 200])
+    assert_allclose(
+        model.singular_values_, SVDReducer(solver="full").fit(X).singular_values_
+    )
+
+
+def test_batches_are_not_copied():
+    # Each batch is summarised in place (chunks shifted in cache), also at a large
+    # offset, where the statistics are kept about the first row: the peak of numpy's
+    # allocations is the d x d statistics and a few chunks, not a copy of the batch.
+    import tracemalloc
+
+    rng = np.random.default_rng(9)
+    X = 1e6 + rng.standard_normal((200_000, 50))
+    model = SVDReducer()
+    model.partial_fit(X[:10])
+    tracemalloc.start()
+    model.partial_fit(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.25 * X.nbytes, peak / X.nbytes
+
+
 def test_conventions():
     rng = np.random.default_rng(6)
     X = data(rng, 200, 5, 2, [0.0])
