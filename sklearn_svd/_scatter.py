@@ -608,6 +608,13 @@ def _entry_columns(X):
     return np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
 
 
+def _entry_rows(X):
+    """The row of each stored value of a CSR or CSC ``X``."""
+    if X.format == "csc":
+        return X.indices[: X.indptr[-1]]
+    return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+
+
 def sparse_column_sums(X, *, owner="this estimator"):
     """Column sums of a sparse ``X`` in float64; NaN or infinity in its stored values
     raise a ``ValueError`` naming their (row, column).
@@ -628,7 +635,7 @@ def sparse_column_sums(X, *, owner="this estimator"):
     return sums
 
 
-def _column_moments(X, mean=None):
+def _column_moments(X, mean=None, weights=None):
     """Per column of a sparse ``X`` (from :func:`_compressed`), in float64 and
     ``O(nnz)``: the two-pass mean, ``sum x^2`` and ``sum (x - mean)^2``.
 
@@ -639,19 +646,31 @@ def _column_moments(X, mean=None):
     ``n``); the residual mean of the deviations from it refines it, as the dense path
     does, to about ``u`` times the spread. ``mean=None`` (uncentred): the mean is 0
     and both sums are ``sum x^2``.
+
+    ``weights`` (float64, one per row, or None): the weighted sums ``sum w x^2`` and
+    ``sum w (x - mean)^2`` about the weighted mean, each stored value counted with its
+    row's weight and the unstored zeros with the rest of the total weight.
     """
     n, d = X.shape
     columns = _entry_columns(X)
     data = X.data[: columns.size].astype(np.float64)
+    if weights is None:
+        entry_weights, total = None, n
+        stored = np.bincount(columns, minlength=d)
+    else:
+        entry_weights, total = weights[_entry_rows(X)], float(np.sum(weights))
+        stored = np.bincount(columns, entry_weights, minlength=d)
     with np.errstate(over="ignore", invalid="ignore"):
-        raw = np.bincount(columns, weights=data * data, minlength=d)
+        squares = data * data if weights is None else entry_weights * data * data
+        raw = np.bincount(columns, weights=squares, minlength=d)
         if mean is None:
             return np.zeros(d), raw, raw
-        unstored = n - np.bincount(columns, minlength=d)
+        unstored = total - stored
         deviation = data - mean[columns]
-        residual = (np.bincount(columns, deviation, d) - unstored * mean) / n
-        centred = np.bincount(columns, deviation * deviation, d) + unstored * mean**2
-        centred = np.maximum(centred - n * residual**2, 0.0)
+        weighted = deviation if weights is None else entry_weights * deviation
+        residual = (np.bincount(columns, weighted, d) - unstored * mean) / total
+        centred = np.bincount(columns, weighted * deviation, d) + unstored * mean**2
+        centred = np.maximum(centred - total * residual**2, 0.0)
     return mean + residual, raw, centred
 
 
