@@ -59,11 +59,21 @@ class CentredOperator:
     ``gram(Y)`` applies the smaller Gram operator (``X_c^T X_c`` for tall data,
     ``X_c X_c^T`` for wide data) in one pass over ``X``: both products are taken on each
     chunk while it is in cache.
+
+    With ``sample_weight`` ``w`` the operator is ``D X_c``, ``D = diag(sqrt(w))`` and
+    ``mean`` the weighted mean: the weights scale the rows of a product's result
+    (``D (X_c Q)``) or of its operand (``X_c^T (D P)``), so no weighted copy of ``X``
+    is made; the moments, the mean's refinement and ``sq_norm`` are the weighted ones.
     """
 
-    def __init__(self, X, mean):
+    def __init__(self, X, mean, sample_weight=None):
         # ``mean``: the column means of ``X``, or zeros for an uncentred operator.
         mean = np.asarray(mean, dtype=np.float64)
+        self.weights = None
+        if sample_weight is not None:
+            self.weights = np.asarray(sample_weight, dtype=np.float64)
+            self.total_weight = float(np.sum(self.weights))
+            self._root = np.sqrt(self.weights).astype(X.dtype)[:, None]
         self.dtype = X.dtype
         self.shape = X.shape
         self.tall = X.shape[0] >= X.shape[1]
@@ -96,7 +106,9 @@ class CentredOperator:
         as the first estimate was off; a second pass runs in the rare case where that
         is more than the float64 guard allows.
         """
-        n, d = self.shape
+        d = self.shape[1]
+        w = self.weights
+        n = self.shape[0] if w is None else self.total_weight
         for _ in range(2):
             head, rest = split_mean(mean, self.dtype)
             sums, squares = np.zeros(d), np.zeros(d)
@@ -104,11 +116,17 @@ class CentredOperator:
                 sl = slice(start, min(start + self.step, self.long))
                 if self.tall:
                     chunk, at = subtract_mean(self.X[sl], head, rest), slice(None)
+                    rows = None if w is None else w[sl]
                 else:
                     part = None if rest is None else rest[sl]
                     chunk, at = subtract_mean(self.X[:, sl], head[sl], part), sl
-                sums[at] += np.add.reduce(chunk, axis=0, dtype=np.float64)
-                squares[at] += np.einsum("ij,ij->j", chunk, chunk, dtype=np.float64)
+                    rows = w
+                if rows is None:
+                    sums[at] += np.add.reduce(chunk, axis=0, dtype=np.float64)
+                    squares[at] += np.einsum("ij,ij->j", chunk, chunk, dtype=np.float64)
+                else:
+                    sums[at] += rows @ chunk
+                    squares[at] += np.einsum("i,ij,ij->j", rows, chunk, chunk)
             centre = head.astype(np.float64)
             if rest is not None:
                 centre += rest
@@ -126,7 +144,9 @@ class CentredOperator:
         X = _compressed(X)
         X = X.tocsr() if self.tall else X.tocsc()
         self.centre = bool(np.any(mean))
-        self.mean, raw, centred = _column_moments(X, mean if self.centre else None)
+        self.mean, raw, centred = _column_moments(
+            X, mean if self.centre else None, self.weights
+        )
         self._sq_norm = float(np.sum(centred))
         heavy = _cancelling(raw, centred, _implicit_limit(X.dtype)) if self.centre else None
         # Sparse products are cheap per stored value and costly per call: the light
@@ -144,6 +164,28 @@ class CentredOperator:
         self._mean_h, self._rest_h = split_mean(self.mean[self.heavy], X.dtype)
         short = self.heavy.size if self.tall else self.shape[0]
         self._heavy_step = max(1, CHUNK_BYTES // (short * X.dtype.itemsize))
+        if self.weights is not None:
+            # the unstored zeros' weight, the total less the stored weights, is
+            # rounded (counts are exact): the heavy columns again, from their chunks
+            heavy_centred = self._refine_heavy()
+            self._sq_norm = float(np.sum(centred[self.light]) + np.sum(heavy_centred))
+
+    def _refine_heavy(self):
+        """Weighted heavy columns: their mean refined, and their centred sums of
+        squares, from exactly centred chunks (two-pass formulas: no cancellation)."""
+        h = self.heavy.size
+        sums, squares = np.zeros(h), np.zeros(h)
+        for sl, chunk in self._heavy_chunks():
+            rows, at = (self.weights[sl], slice(None)) if self.tall else (self.weights, sl)
+            sums[at] += rows @ chunk
+            squares[at] += np.einsum("i,ij,ij->j", rows, chunk, chunk)
+        residual = sums / self.total_weight
+        centre = self._mean_h.astype(np.float64)
+        if self._rest_h is not None:
+            centre += self._rest_h
+        self.mean[self.heavy] = centre + residual
+        self._mean_h, self._rest_h = split_mean(self.mean[self.heavy], self.dtype)
+        return np.maximum(squares - self.total_weight * residual**2, 0.0)
 
     def _chunks(self, step=None):
         """Yield ``(slice, centred_chunk_or_raw, correction)`` along the long side.
@@ -235,10 +277,14 @@ class CentredOperator:
         return out
 
     def matmat(self, Q):
-        """``X_c @ Q`` for ``Q`` of shape (n_features, m)."""
+        """``X_c @ Q`` for ``Q`` of shape (n_features, m) (``D X_c @ Q`` weighted)."""
         Q = np.asarray(Q, dtype=self.dtype)
-        if self.sparse:
-            return self._sparse_matmat(Q)
+        out = self._sparse_matmat(Q) if self.sparse else self._dense_matmat(Q)
+        if self.weights is not None:
+            out *= self._root
+        return out
+
+    def _dense_matmat(self, Q):
         out = np.zeros((self.shape[0], Q.shape[1]), dtype=self.dtype)
         for sl, block, mean in self._chunks():
             if self.tall:
@@ -251,8 +297,10 @@ class CentredOperator:
         return out
 
     def rmatmat(self, P):
-        """``X_c^T @ P`` for ``P`` of shape (n_samples, m)."""
+        """``X_c^T @ P`` for ``P`` of shape (n_samples, m) (``X_c^T D P`` weighted)."""
         P = np.asarray(P, dtype=self.dtype)
+        if self.weights is not None:
+            P = P * self._root
         if self.sparse:
             return self._sparse_rmatmat(P)
         out = np.zeros((self.shape[1], P.shape[1]), dtype=self.dtype)
@@ -269,15 +317,29 @@ class CentredOperator:
     def gram(self, Y):
         """The smaller Gram operator applied to ``Y`` (``min(n, d) x m``), one pass."""
         Y = np.asarray(Y, dtype=self.dtype)
+        weighted = self.weights is not None
+        if self.sparse and weighted and self.tall:
+            return self.rmatmat(self.matmat(Y))
+        if weighted and not self.tall:  # D X_c X_c^T D Y
+            out = self._unweighted_gram(Y * self._root)
+            out *= self._root
+            return out
+        return self._unweighted_gram(Y)
+
+    def _unweighted_gram(self, Y):
+        """:meth:`gram` of ``X_c`` (for tall dense data, with the weights between the
+        two products: ``X_c^T W X_c Y``)."""
         if self.sparse:
             return self._sparse_gram(Y)
         out = np.zeros_like(Y)
         col_sum_y = None
-        for _, block, mean in self._chunks(self.step):
+        for sl, block, mean in self._chunks(self.step):
             if self.tall:  # X_c^T (X_c Y), Y: d x m
                 Z = block @ Y
                 if mean is not None:
                     Z -= mean @ Y
+                if self.weights is not None:
+                    Z *= self.weights[sl, None].astype(self.dtype)
                 out += block.T @ Z
                 if mean is not None:
                     out -= np.outer(mean, Z.sum(axis=0))
@@ -297,20 +359,24 @@ class CentredOperator:
         if self._sq_norm is not None:  # from the exactly centred moments
             return self._sq_norm
         total = 0.0
-        for _, block, mean in self._chunks(self.step):
+        for sl, block, mean in self._chunks(self.step):
             if mean is not None:
                 block = block - mean
-            total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
+            if self.weights is None:
+                total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
+            else:
+                rows = self.weights[sl] if self.tall else self.weights
+                total += float(rows @ np.einsum("ij,ij->i", block, block, dtype=np.float64))
         return total
 
     def _matvec(self, v):
-        if self.explicit or self.heavy is not None:
+        if self.explicit or self.heavy is not None or self.weights is not None:
             return self.matmat(v.reshape(-1, 1)).ravel()
         v = v.astype(self.dtype, copy=False)
         return np.asarray(self.X @ v).ravel() - self._mean_x @ v
 
     def _rmatvec(self, u):
-        if self.explicit or self.heavy is not None:
+        if self.explicit or self.heavy is not None or self.weights is not None:
             return self.rmatmat(u.reshape(-1, 1)).ravel()
         u = u.astype(self.dtype, copy=False)
         return np.asarray(self.X.T @ u).ravel() - self._mean_x * u.sum()

@@ -264,3 +264,57 @@ def test_denoiser_on_sparse_input_returns_dense():
     assert isinstance(denoiser.inverse_transform(X), np.ndarray)
     dense = SVDDenoiser(5, noise_level=0.1, solver="full").fit_transform(X.toarray())
     assert_allclose(out, dense, rtol=1e-7, atol=1e-9)
+
+
+def _weighted_case(kind, shape, dtype, rng):
+    n, d = shape
+    if kind == "sparse heavy":  # a column whose mean 1e6 dwarfs its spread
+        X = sp.random(n, d, density=0.1, random_state=1, format="lil", dtype=dtype)
+        X[:, 0] = 1e6 + rng.standard_normal((n, 1))
+        return X.tocsr()
+    if kind == "sparse":
+        return sp.random(n, d, density=0.1, random_state=1, format="csc", dtype=dtype)
+    return (rng.standard_normal(shape) + (1e4 if kind == "dense offset" else 5)).astype(
+        dtype
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(300, 20), (60, 200)], ids=["tall", "wide"])
+@pytest.mark.parametrize("kind", ["dense", "dense offset", "sparse", "sparse heavy"])
+@pytest.mark.parametrize("center", [True, False])
+def test_weighted_operator_products(kind, shape, dtype, center):
+    # The weighted operator is D (X - 1 mu_w^T), D = diag(sqrt(w)), with mu_w the
+    # weighted mean, refined from a rough first estimate. Reference: that matrix
+    # formed explicitly in float64. Its own rounding is u |x| per entry (u 1e6 for the
+    # heavy column), hence the offset cases' looser bounds.
+    from sklearn_svd._operator import CentredOperator
+
+    rng = np.random.default_rng(7)
+    X = _weighted_case(kind, shape, dtype, rng)
+    D = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    w = rng.random(shape[0]) * 3
+    w[::7] = 0  # zero weights drop rows
+    mean = (w @ D) / w.sum() if center else np.zeros(shape[1])
+    op = CentredOperator(X, mean * (1 + 1e-6), sample_weight=w)
+    A = np.sqrt(w)[:, None] * (D - mean)
+    Q, P = rng.standard_normal((shape[1], 3)), rng.standard_normal((shape[0], 3))
+    Y = rng.standard_normal((min(shape), 3))
+    G = A.T @ A if shape[0] >= shape[1] else A @ A.T
+    L = op.linear_operator()
+    # float32: u = 6e-8 times the sums' cancellation (up to ~300 uncentred terms of 1e6)
+    rtol = 1e-4 if dtype == np.float32 else {"dense offset": 1e-10}.get(kind, 1e-12)
+    rtol = 1e-8 if kind == "sparse heavy" and dtype == np.float64 else rtol
+    for ours, exact in [
+        (op.matmat(Q), A @ Q),
+        (op.rmatmat(P), A.T @ P),
+        (op.gram(Y), G @ Y),
+        (L.matvec(Q[:, 0]), A @ Q[:, 0]),
+        (L.rmatvec(P[:, 0]), A.T @ P[:, 0]),
+    ]:
+        assert_allclose(ours, exact, atol=rtol * np.abs(exact).max())
+    assert_allclose(
+        op.sq_norm(), np.sum(A * A), rtol=1e-5 if dtype == np.float32 else 1e-13
+    )
+    if center:
+        assert_allclose(op.mean, mean, rtol=1e-6 if dtype == np.float32 else 1e-14)
