@@ -28,7 +28,13 @@ from ._engine import (
 )
 from ._rank import Shape
 from ._stream import add_batch
-from ._validation import check_numeric_columns, check_rank
+from ._validation import (
+    check_numeric_columns,
+    check_rank,
+    check_sample_weight,
+    check_total_weight,
+    effective_rows,
+)
 
 #: Rows per block when projecting new data, so the centred block stays in cache.
 _PROJECT_ROWS = 4096
@@ -218,13 +224,29 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             return min(self.n_components, s.size)
         return s.size  # None: all
 
-    def _fit(self, X):
-        """Validate ``X``, decompose it, set the fitted attributes; return ``X``, ``U``."""
+    def _fit(self, X, sample_weight=None):
+        """Validate ``X`` (and ``sample_weight``), decompose it, set the fitted
+        attributes; return ``X`` and ``U`` (None when weighted: the engine's ``U`` is
+        that of the weighted rows, not the scores)."""
         X = self._validate_fit_input(X)
         n, d = X.shape
-        check_rank(self.n_components, n, d)
+        owner = type(self).__name__
+        weights = None
+        total, rows = n, n
+        if sample_weight is not None:
+            if _dask.is_dask(X):
+                weights, total = _dask.check_sample_weight(sample_weight, X, owner)
+            else:
+                weights = check_sample_weight(sample_weight, n, owner=owner)
+                total = float(np.sum(weights))
+            check_total_weight(total, owner)
+            rows = effective_rows(total)
+        check_rank(self.n_components, rows, d)
         self._forget_stream()  # fit starts over
+        # the rows the engine decomposes, for the rounding level (see _rounding_level)
+        self._rounding_rows = min(n, rows)
         engine = _dask.decompose if _dask.is_dask(X) else decompose
+        options = {} if weights is None else {"sample_weight": weights}
         result = engine(
             X,
             None if self._wants_spectrum(X) else self.n_components,
@@ -232,30 +254,46 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             center=self.center,
             copy=self.copy,
             random_state=self.random_state,
-            owner=type(self).__name__,
-            select_rank=self._rank_selector(n, d),
+            owner=owner,
+            select_rank=self._rank_selector(rows, d, total),
             n_oversamples=self.n_oversamples,
             n_iter=self.n_iter,
             tol=self.tol,
+            **options,
         )
-        return X, self._set_fitted(result, n, d, X.dtype)
+        U = self._set_fitted(result, total, d, X.dtype, rows=rows, computed=n)
+        return X, (U if weights is None else None)
 
-    def _rank_selector(self, n, d):
-        """``select_rank(result)`` for the engine: :meth:`_select_rank` on its values."""
-        shape = Shape(n, d, self.center)
+    def _rank_selector(self, rows, d, total=None):
+        """``select_rank(result)`` for the engine: :meth:`_select_rank` on its values.
+
+        ``rows``: the shape's rows (of the rows repeated, with weights); ``total``:
+        the count the variances divide by (less one when centring), default ``rows``.
+        """
+        shape = Shape(rows, d, self.center)
+        dof = self._dof(rows if total is None else total)
 
         def select_rank(result):
-            ratio = _variances(result, self._dof(n))[2]
+            ratio = _variances(result, dof)[2]
             return self._select_rank(result.singular_values, ratio, shape)
 
         return select_rank
 
     def _dof(self, n):
+        """The degrees of freedom of the variances: ``n - 1`` when centring, else
+        ``n`` (``n`` the sample weights' total when weighted)."""
         return n - 1 if self.center else n
 
-    def _set_fitted(self, result, n, d, dtype):
+    def _set_fitted(self, result, n, d, dtype, *, rows=None, computed=None):
         """Set the fitted attributes from the engine's result; return ``U`` (its kept
-        columns in ``dtype``, or None)."""
+        columns in ``dtype``, or None).
+
+        ``n``: the number of samples (the weights' total ``W`` when weighted),
+        ``rows``: that of the rows they stand for (``ceil(W)``), ``computed``: the
+        rows decomposed (default both ``n``)."""
+        rows = n if rows is None else rows
+        computed = rows if computed is None else computed
+        self._rounding_rows = min(rows, computed)
         dof = self._dof(n)
         s = result.singular_values
         explained_variance, total_var, ratio = _variances(result, dof)
@@ -272,7 +310,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore"):  # beyond float32: inf, as the variance is
             self.explained_variance_ = explained_variance[:k].astype(dtype)
         self.explained_variance_ratio_ = ratio[:k].astype(dtype)
-        rest = min(n, d) - k
+        rest = min(rows, d) - k
         if rest == 0:
             noise = 0.0
         elif result.solver == "full" and result.spectrum is not None:
@@ -291,14 +329,14 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             # relative (matrix_rank's bound): below that it is rounding, not variance.
             # (as a fraction of the total, which may overflow where the ratios don't)
             discarded = 1.0 - ratio[:k].sum()
-            tol = max(n, d) * np.finfo(dtype).eps
+            tol = max(self._rounding_rows, d) * np.finfo(dtype).eps
             noise = float(total_var * discarded / rest) if discarded > tol else 0.0
         self.noise_variance_ = noise
         # the Gram and randomized solvers return U in float64: outputs keep X's dtype
         return None if result.U is None else result.U[:, :k].astype(dtype, copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Update the model with a batch of rows, exactly.
 
         The batch's count, mean and centred scatter are merged into those of the rows
@@ -316,6 +354,11 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         ``partial_fit`` after :meth:`fit` starts a new model from its batch, with a
         warning.
 
+        With ``sample_weight``, each batch's rows count with their weights (as in
+        :meth:`fit`): the model is that of :meth:`fit` on every row seen with every
+        weight given, and ``n_samples_`` is the weights' total (batches without
+        weights count 1 per row). A batch whose weights are all 0 changes nothing.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -323,6 +366,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             array's blocks are summarised and merged on its workers.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Nonnegative frequency weights of the batch's rows (see :meth:`fit`).
 
         Returns
         -------
@@ -344,8 +389,15 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         if _dask.is_dask(X):
             # the blocks' statistics merged on the workers (X is not computed here)
             X = _dask.validate(self, X, reset=stream is None)
+            weights = None
+            if sample_weight is not None:
+                weights = _dask.check_sample_weight(sample_weight, X, owner)[0]
             batch = _dask.merged_stream(
-                X, self.center, owner, None if stream is None else stream.pivot
+                X,
+                self.center,
+                owner,
+                None if stream is None else stream.pivot,
+                sample_weight=weights,
             )
             self._stream = batch if stream is None else stream._merge(batch)
             self._forget_fitted()
@@ -369,13 +421,17 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
                     f"rows ({8 * X.shape[1] ** 2 / 1e9:.3g} GB), which does not fit in "
                     "memory: fit a dask array instead, or fewer features."
                 ) from None
-        self._stream = add_batch(stream, X, center=self.center, owner=owner)
+        weights = check_sample_weight(sample_weight, X.shape[0], owner=owner)
+        self._stream = add_batch(
+            stream, X, center=self.center, owner=owner, sample_weight=weights
+        )
         self._forget_fitted()
         return self
 
     def _forget_fitted(self):
         for name in [name for name in vars(self) if _derived(name)]:
             delattr(self, name)  # recomputed from the statistics when read
+        self.__dict__.pop("_rounding_rows", None)
 
     def _forget_stream(self):
         self.__dict__.pop("_stream", None)
@@ -385,18 +441,24 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         :meth:`partial_fit`), if they determine a model."""
         stream = self._stream
         n, d = stream.n_samples, stream.n_features
-        check_rank(self.n_components, n, d)
+        rows = _stream_rows(stream)
+        check_rank(self.n_components, rows, d)
         wanted = self._needs_spectrum() or self._prefers_spectrum()
+        computed = stream.rows or rows
+        self._rounding_rows = min(rows, computed)
         result = decompose_scatter(
             stream.stats,
             None if wanted else self.n_components,
             scale=stream.scale,
             dtype=stream.dtype,
             random_state=self.random_state,
-            select_rank=self._rank_selector(n, d),
+            select_rank=self._rank_selector(rows, d, n),
+            rows=rows,
         )
         mean = (stream.pivot + result.mean.astype(np.float64)).astype(stream.dtype)
-        self._set_fitted(replace(result, mean=mean), n, d, stream.dtype)
+        self._set_fitted(
+            replace(result, mean=mean), n, d, stream.dtype, rows=rows, computed=computed
+        )
 
     def _stream_ready(self):
         """Whether the rows seen so far determine a model: two or more, and at least
@@ -406,7 +468,8 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             return False
         n, d = stream.n_samples, stream.n_features
         k = self.n_components
-        return n >= 2 and (not isinstance(k, Integral) or k <= min(n, d))
+        # (n a weight total when weighted: above 1, as fit needs)
+        return n > 1 and (not isinstance(k, Integral) or k <= min(_stream_rows(stream), d))
 
     def __sklearn_is_fitted__(self):
         return "components_" in self.__dict__ or self._stream_ready()
@@ -421,7 +484,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model on ``X``.
 
         Parameters
@@ -432,13 +495,22 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             client (see the user guide's *Scaling out* page).
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights: nonnegative and finite, with a total ``W`` above 1. A
+            row of integer weight ``m`` counts as ``m`` copies of it (the fitted
+            model equals the fit on the repeated rows), a zero weight drops it. The
+            mean is ``sum w x / W``, the variances divide by ``W - 1`` (``W``
+            without centring), ``n_samples_`` is ``W``, and the rank rules and the
+            noise estimates see ``ceil(W)`` rows. Relative (importance) weights
+            should be scaled to sum to the number of rows. See the user guide's
+            *Sample weights* page.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        self._fit(X)
+        self._fit(X, sample_weight)
         return self
 
     # Probabilistic PCA (Tipping & Bishop 1999): x ~ N(mean, W W^T + noise_variance I)
@@ -467,10 +539,12 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
 
         The bound of a backward-stable SVD on the singular values of a matrix whose
         exact ones are zero, and the rule of ``numpy.linalg.matrix_rank``; ``eps`` is
-        that of the fitted dtype.
+        that of the fitted dtype. With weights ``n`` is the number of rows decomposed
+        (at most ``ceil(W)``), not ``W``: weights of ``1e300`` make no SVD coarser.
         """
         eps = np.finfo(self.components_.dtype).eps
-        return max(self.n_samples_, self.n_features_in_) * float(eps)
+        rows = self.__dict__.get("_rounding_rows", self.n_samples_)
+        return max(rows, self.n_features_in_) * float(eps)
 
     def _ppca(self):
         """The probabilistic PCA model in units of its largest variance.
@@ -596,7 +670,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         logdet = np.sum(np.log(variances)) + (d - k) * (np.log(noise) if k < d else 0.0)
         return ll - 0.5 * (d * np.log(2 * np.pi) + logdet + d * np.log(scale))
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Average log-likelihood of the samples under the probabilistic PCA model.
 
         With it, ``GridSearchCV`` over ``n_components`` with its default scoring picks
@@ -607,12 +681,33 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights of the rows: the weighted mean of :meth:`score_samples`,
+            equal to the plain mean over the rows repeated (the same rules as in
+            :meth:`fit`, but any positive total).
 
         Returns
         -------
         ll : float
         """
-        return float(np.mean(self.score_samples(X)))
+        ll = self.score_samples(X)
+        if sample_weight is None:
+            return float(np.mean(ll))
+        if _dask.is_dask(ll):
+            weights, total = _dask.check_sample_weight(
+                sample_weight, ll, type(self).__name__
+            )
+        else:
+            weights = check_sample_weight(
+                sample_weight, ll.shape[0], owner=type(self).__name__
+            )
+            total = float(np.sum(weights))
+        if not total > 0:
+            raise ValueError(
+                "The sample weights of score sum to 0: give at least one row a "
+                "positive weight."
+            )
+        return float((ll * weights).sum() / total)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -620,3 +715,10 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         # Sparse input is accepted by every solver but "full" (which raises).
         tags.input_tags.sparse = self.solver != "full"
         return tags
+
+
+def _stream_rows(stream):
+    """The rows a stream's statistics stand for: its count, or ``ceil(W)`` of a
+    weight total (see :func:`~sklearn_svd._validation.effective_rows`)."""
+    n = stream.n_samples
+    return effective_rows(n) if stream.weighted else int(n)

@@ -28,6 +28,11 @@ Gram matrix when ``n < d``, a few vectors), never ``n x d``.
 Chunking: the tall paths need whole rows in a block, the wide ones whole columns; an
 array chunked the other way is rechunked first (dask moves each block once).
 
+Sample weights (:func:`check_sample_weight`): ``"covariance_eigh"`` only (``"auto"``
+takes it): each block of rows is summarised with its weights (a dask array chunked
+as the rows of ``X``, or a NumPy array cut the same way), and the wide path scales its
+Gram matrices by them. The other solvers raise, naming it.
+
 dask is imported only here, and only inside the functions: the package imports this
 module, not dask, until it is given a dask collection (:func:`is_dask`).
 """
@@ -46,9 +51,11 @@ from ._engine import (
     ConditioningWarning,
     _finish,
     _ranked,
+    _weight_unscaled,
     decompose_scatter,
     gram_floor,
     half_digits,
+    padded,
     rescaled_on_failure,
     resolve_solver,
     top_eigh,
@@ -62,7 +69,12 @@ from ._scatter import (
     subtract_mean,
 )
 from ._stream import _pivot, add_batch
-from ._validation import MagnitudeError, check_numeric_columns
+from ._validation import (
+    MagnitudeError,
+    check_numeric_columns,
+    effective_rows,
+)
+from ._validation import check_sample_weight as _check_weights
 
 #: Results merged per node of the reduction trees.
 SPLIT_EVERY = 8
@@ -184,6 +196,51 @@ def validate(estimator, X, *, reset, min_samples=1):
     return X.astype(checked.dtype, copy=False)
 
 
+def check_sample_weight(sample_weight, X, owner):
+    """Sample weights for a dask ``X`` (or a 1-D dask array of its rows): a dask array
+    of float64 chunked as the rows of ``X``, and their total, checked as in memory
+    (:func:`sklearn_svd._validation.check_sample_weight`), in one small computation
+    (a count of bad values and a sum) when they are a dask array; NumPy weights are
+    checked on the client (``n`` numbers, not ``n x d``)."""
+    import dask.array as da
+
+    n = X.shape[0]
+    rows = X.chunks[0]
+    if not is_dask(sample_weight):
+        weights = _check_weights(sample_weight, n, owner=owner)
+        return da.from_array(weights, chunks=(rows,)), float(np.sum(weights))
+    weights = sample_weight
+    if hasattr(weights, "to_dask_array"):  # a dask Series
+        weights = weights.to_dask_array(lengths=True)
+    if weights.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D, one weight per row of X; got an array of "
+            f"shape {weights.shape}. Pass a vector of length {n}."
+        )
+    if weights.shape[0] != n:
+        raise ValueError(
+            f"sample_weight has {weights.shape[0]} weights but X has {n} rows: give "
+            "one weight per row."
+        )
+    weights = weights.astype(np.float64).rechunk((rows,))
+    nonfinite, negative, total = _compute(
+        (~da.isfinite(weights)).sum(), (weights < 0).sum(), weights.sum()
+    )
+    if nonfinite or negative:
+        # the in-memory check names the rule and the first indices
+        _check_weights(_compute(weights)[0], n, owner=owner)
+    if not np.isfinite(total):
+        _check_weights(np.array([np.inf]), 1, owner=owner)
+    return weights, float(total)
+
+
+def _weight_blocks(weights, slices):
+    """The delayed weights of each block of rows (None for none)."""
+    if weights is None:
+        return [None] * len(slices)
+    return list(weights.to_delayed().ravel())
+
+
 def as_float_array(X):
     """A dask array or DataFrame as a 2D floating-point dask array of whole rows
     (float32 kept, anything else float64), lazily: ``check_array`` for dask."""
@@ -217,6 +274,7 @@ def decompose(
     n_oversamples=10,
     n_iter="auto",
     tol=None,
+    sample_weight=None,
 ):
     """:func:`sklearn_svd._engine.decompose` for a validated 2D dask array.
 
@@ -226,6 +284,10 @@ def decompose(
     rescaling of data at extreme magnitudes. ``U`` is None on the tall paths (the
     scores are a lazy projection) and a dask array with the rows of ``X`` on the wide
     ones. ``copy`` is ignored: ``X`` is never modified.
+
+    ``sample_weight`` (from :func:`check_sample_weight`): ``"covariance_eigh"`` only
+    (``"auto"`` takes it, without its fallback to ``"full"``); the other solvers
+    raise a ``ValueError``.
     """
     options = dict(
         n_components=n_components,
@@ -237,12 +299,37 @@ def decompose(
         n_iter=n_iter,
         tol=tol,
     )
-    return rescaled_on_failure(_decompose, X, select_rank, **options)
+    if sample_weight is None:
+        return rescaled_on_failure(_decompose, X, select_rank, **options)
+    if solver not in ("auto", "covariance_eigh"):
+        raise ValueError(
+            f"sample_weight with a dask X needs solver='covariance_eigh' (or 'auto'); "
+            f"solver={solver!r} does not take weights on dask input. Use "
+            "'covariance_eigh', or fit X.compute() in memory, where every solver "
+            "takes them."
+        )
+    total = float(_compute(sample_weight.sum())[0])
+    top = float(_compute(sample_weight.max())[0])
+    e = 0 if 0.5 <= top < 2 else int(np.frexp(top)[1] // 2)
+    weights, root = np.ldexp(sample_weight, -2 * e), float(np.ldexp(1.0, e))
+
+    def at_weights(result):  # the result for the weights as given
+        return _weight_unscaled(result, root, total)
+
+    result = rescaled_on_failure(
+        _decompose,
+        X,
+        select_rank and (lambda result: select_rank(at_weights(result))),
+        sample_weight=weights,
+        rows=effective_rows(total),
+        **options,
+    )
+    return at_weights(result)
 
 
 def _decompose(
     X, n_components, *, solver, center, random_state, owner, select_rank, n_oversamples,
-    n_iter, tol,
+    n_iter, tol, sample_weight=None, rows=None,
 ):  # fmt: skip
     n, d = X.shape
     m = min(n, d)
@@ -250,10 +337,20 @@ def _decompose(
     chosen, reason = solver, ""
     if solver == "auto":
         chosen, reason = resolve_solver(n, d, n_components, center)
+    weighted = sample_weight is not None
+    if weighted:
+        # the weights enter the covariance statistics only
+        if chosen != "covariance_eigh":
+            reason = "sample weights on dask input: covariance_eigh"
+        chosen = "covariance_eigh"
+        wanted = min(rows, d) if n_components is None else k
+        k = min(k, m)
     if chosen == "full":
         return _ranked(_full(X, k, center, owner), reason, select_rank)
     if chosen == "covariance_eigh":
-        result = _covariance_eigh(X, k, center, random_state, owner)
+        result = _covariance_eigh(X, k, center, random_state, owner, sample_weight, rows)
+        if weighted:
+            result = padded(result, wanted, rows)
     else:
         result, info = _iterative(
             X,
@@ -282,7 +379,15 @@ def _decompose(
     # (an overflowed result is redone on a rescaled copy by decompose: no verdict)
     if not (kept.size and kept[0] > 0 and np.isfinite(kept).all()):
         return result
-    if solver == "auto" and kept[-1] < half_digits(X.dtype) * kept[0]:
+    if solver == "auto" and kept[-1] < half_digits(X.dtype) * kept[0] and weighted:
+        message = (
+            f"singular value {kept.size} ({kept[-1]:.3g}) is below eps^(1/4) = "
+            f"{half_digits(X.dtype):.2g} times the largest, where the Gram matrix "
+            "leaves fewer than half the digits; 'full' takes no sample weights on "
+            "dask input"
+        )
+        result = replace(result, reason=f"{reason}; no fallback: {message}")
+    elif solver == "auto" and kept[-1] < half_digits(X.dtype) * kept[0]:
         message = (
             f"singular value {kept.size} ({kept[-1]:.3g}) is below eps^(1/4) = "
             f"{half_digits(X.dtype):.2g} times the largest: the {chosen} solver works "
@@ -335,12 +440,15 @@ def _nonfinite(error):
 
 
 @_quiet
-def _block_stream(block, pivot, center, owner):
-    """The statistics of one block of rows (None for no rows)."""
+def _block_stream(block, pivot, center, owner, weights=None):
+    """The statistics of one block of rows (None for no rows), with its rows'
+    weights (or None)."""
     if block.shape[0] == 0:
         return None
     try:
-        return add_batch(None, block, center=center, owner=owner, pivot=pivot)
+        return add_batch(
+            None, block, center=center, owner=owner, pivot=pivot, sample_weight=weights
+        )
     except ValueError as error:
         if _nonfinite(error):
             return _NonFinite()
@@ -355,7 +463,7 @@ def _merge_streams(*streams):
     return reduce(lambda a, b: a._merge(b), streams) if streams else None
 
 
-def merged_stream(X, center, owner, pivot=None):
+def merged_stream(X, center, owner, pivot=None, sample_weight=None):
     """The :class:`Stream` of the rows of ``X``: each block of rows summarised by
     :func:`add_batch` about one pivot (``pivot``, or the first row of ``X``, as
     ``partial_fit`` takes its first batch's), merged by a tree on the workers. One
@@ -365,6 +473,9 @@ def merged_stream(X, center, owner, pivot=None):
     (:func:`~sklearn_svd._scatter.scatter_stats`'s ``origin``), so that Chan's update
     never squares a rounding of the offset, however far the blocks drift from the
     first row.
+
+    ``sample_weight``: a dask array chunked as the rows of ``X``
+    (:func:`check_sample_weight`), each block summarised with its weights.
     """
     from dask import delayed
 
@@ -373,7 +484,11 @@ def merged_stream(X, center, owner, pivot=None):
         first = next(i for i, sl in enumerate(slices) if sl.stop > sl.start)
         pivot = delayed(_pivot, pure=True)(blocks[first], center)
     task = delayed(_block_stream, pure=True)
-    parts = [task(block, pivot, center, owner) for block in blocks]
+    weights = _weight_blocks(sample_weight, slices)
+    parts = [
+        task(block, pivot, center, owner, w)
+        for block, w in zip(blocks, weights, strict=True)
+    ]
     stream = _compute(_tree(parts, _merge_streams))[0]
     if isinstance(stream, _NonFinite):
         _raise_nonfinite(X, owner)
@@ -381,12 +496,13 @@ def merged_stream(X, center, owner, pivot=None):
 
 
 @_quiet
-def _block_gram(block, center, owner):
-    """Column means and centred Gram matrix of one block of whole columns."""
+def _block_gram(block, center, owner, weights=None):
+    """Column means and centred Gram matrix of one block of whole columns (with
+    weights: the weighted means, and the Gram matrix of ``D X_c``)."""
     if block.shape[1] == 0:
         return np.zeros(0), np.zeros((block.shape[0], block.shape[0]))
     try:
-        mean, gram, _ = gram_stats(block, center=center, owner=owner)
+        mean, gram, _ = gram_stats(block, center=center, owner=owner, sample_weight=weights)
     except ValueError as error:
         if _nonfinite(error):
             return _NonFinite()
@@ -440,24 +556,28 @@ def _block_components(block, Ut, head, rest):
     return Ut @ subtract_mean(block, head, rest)
 
 
-def _covariance_eigh(X, k, center, random_state, owner):
+def _covariance_eigh(X, k, center, random_state, owner, sample_weight=None, rows=None):
     n, d = X.shape
     if n >= d:
-        stream = merged_stream(X, center, owner)
+        stream = merged_stream(X, center, owner, sample_weight=sample_weight)
         result = decompose_scatter(
             stream.stats,
             k,
             scale=stream.scale,
             dtype=stream.dtype,
             random_state=random_state,
+            rows=rows,
         )
         mean = stream.pivot + result.mean.astype(np.float64)
         return replace(result, mean=mean.astype(stream.dtype))
     from dask import delayed
 
+    weights = None
+    if sample_weight is not None:  # n < d numbers, to every block of columns
+        weights = _compute(sample_weight)[0]
     blocks, slices = _blocks(X, 1)
     task = delayed(_block_gram, pure=True)
-    parts = [task(block, center, owner) for block in blocks]
+    parts = [task(block, center, owner, weights) for block in blocks]
     merged = _compute(_tree(parts, _merge_grams))[0]
     if isinstance(merged, _NonFinite):
         _raise_nonfinite(X, owner)
@@ -466,8 +586,10 @@ def _covariance_eigh(X, k, center, random_state, owner):
     w, U, spectrum = top_eigh(gram, k, random_state)
     s = np.sqrt(w)
     spectrum = None if spectrum is None else np.sqrt(spectrum)
-    # V^T = U^T X_c / s: a second pass, block by block of columns
-    Ut = U.T.astype(X.dtype)
+    # V^T = U^T X_c / s: a second pass, block by block of columns (weighted:
+    # U^T D X_c, so D U in place of U)
+    DU = U if weights is None else U * np.sqrt(weights)[:, None]
+    Ut = DU.T.astype(X.dtype)
     head, rest = split_mean(mean, X.dtype)
     task = delayed(_block_components, pure=True)
     parts = [
@@ -479,7 +601,8 @@ def _covariance_eigh(X, k, center, random_state, owner):
     Vt[positive] /= s[positive, None]
     if not positive.all():
         Vt[~positive] = orthonormal_complement(Vt[positive].T, (~positive).sum()).T
-    result = _finish(s, Vt, U, mean, n, total, spectrum, "covariance_eigh", X.dtype)
+    count = n if weights is None else float(np.sum(weights))
+    result = _finish(s, Vt, U, mean, count, total, spectrum, "covariance_eigh", X.dtype)
     return _lazy_U(result, X.chunks[0])
 
 

@@ -301,7 +301,9 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
         # max(n, d) eps s_1, matrix_rank's bound) is dropped, so an explicit rank is an
         # upper bound. eta is nondecreasing in s: the kept ones lead.
         s = np.asarray(s)
-        rounding = max(shape.n_samples, shape.n_features) * np.finfo(s.dtype).eps
+        # the rows decomposed (with weights, not their total: see _rounding_level)
+        rows = self.__dict__.get("_rounding_rows", shape.n_samples)
+        rounding = max(rows, shape.n_features) * np.finfo(s.dtype).eps
         positive = (self._shrunk(s[:k], shape, s) > 0) & (s[:k] > rounding * s[:1])
         return int(np.argmin(positive)) if not positive.all() else k
 
@@ -314,17 +316,17 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             return optshrink(spectrum, s.size, shape)
         return shrink(s, self.noise_level_, shape, self.shrinkage)
 
-    def _set_fitted(self, result, n, d, dtype):
-        U = super()._set_fitted(result, n, d, dtype)
+    def _set_fitted(self, result, n, d, dtype, *, rows=None, computed=None):
+        U = super()._set_fitted(result, n, d, dtype, rows=rows, computed=computed)
         s = self.singular_values_
-        shape = Shape(n, d, self.center)
+        shape = Shape(n if rows is None else rows, d, self.center)
         self.shrunk_singular_values_ = self._shrunk(s, shape, self.spectrum_).astype(
             s.dtype
         )
         return U
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit on ``X`` and return its denoised version ``U eta(S) V^T + mean``.
 
         Parameters
@@ -333,12 +335,16 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights (see :meth:`fit`). The output is then
+            ``transform(X)``: every row denoised by the fitted map, a row of weight
+            0 too.
 
         Returns
         -------
         X_denoised : ndarray of shape (n_samples, n_features)
         """
-        X, U = self._fit(X)
+        X, U = self._fit(X, sample_weight)
         if U is None:
             return self._denoise(X)
         return (U * self.shrunk_singular_values_) @ self.components_ + self.mean_

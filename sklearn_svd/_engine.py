@@ -55,7 +55,7 @@ from ._scatter import (
     sparse_gram_stats,
     sparse_scatter_stats,
 )
-from ._validation import MagnitudeError
+from ._validation import MagnitudeError, effective_rows
 
 SOLVERS = ("auto", "covariance_eigh", "full", "randomized", "arpack")
 
@@ -113,14 +113,18 @@ class SVDResult:
         Right singular vectors as rows, in the dtype of ``X``.
     mean : ndarray of shape (n_features,)
         Column means, zeros when not centring.
-    n_samples : int
+    n_samples : int or float
+        The number of rows; with sample weights, their total ``W`` (float).
     total_norm : float
         ``||X_c||_F``, the square root of the sum of all squared singular values (the
         norm rather than its square, which overflows for data above ``1e154``).
     spectrum : ndarray of shape (min(n_samples, n_features),) or None
-        Every singular value, when the solver computed them anyway.
+        Every singular value, when the solver computed them anyway (with weights,
+        ``min(ceil(W), n_features)`` of them: those of the repeated rows).
     U : ndarray of shape (n_samples, k) or None
-        Left singular vectors, when the solver has them without another pass.
+        Left singular vectors, when the solver has them without another pass (with
+        weights, those of ``D X_c``, ``D = diag(sqrt(w))``: each row scaled by its
+        ``sqrt(w)``, so not the scores ``X_c V^T / s``).
     solver : str
         The solver that produced the result.
     reason : str
@@ -228,6 +232,7 @@ def decompose(
     n_oversamples=10,
     n_iter="auto",
     tol=None,
+    sample_weight=None,
 ):
     """Leading singular triplets of the column-centred ``X``.
 
@@ -263,6 +268,16 @@ def decompose(
     n_oversamples, n_iter, tol : int, int or "auto", float or None
         Block size beyond ``k``, most passes and residual tolerance of
         ``"randomized"`` (see :func:`sklearn_svd._iterative.randomized_svd`).
+    sample_weight : ndarray of shape (n_samples,), float64, or None
+        Validated frequency weights (nonnegative, finite, total ``W > 1``). The
+        result is that of the rows repeated: the weighted mean ``mu_w``, and the
+        singular triplets of ``D (X - 1 mu_w^T)``, ``D = diag(sqrt(w))`` (its ``U``
+        is that of the weighted matrix), ``n_samples = W``, and
+        ``min(ceil(W), d)`` values where the repeated rows would have them
+        (``n_components`` may exceed ``min(n_samples, n_features)``: the
+        components beyond the rank are zero singular values with orthonormal
+        complement vectors). Weights far from 1 are scaled by a power of 4 first,
+        exactly (the singular values scale by its square root, a power of 2).
 
     Returns
     -------
@@ -279,7 +294,51 @@ def decompose(
         n_iter=n_iter,
         tol=tol,
     )
-    return rescaled_on_failure(_decompose, X, select_rank, **options)
+    if sample_weight is None:
+        return rescaled_on_failure(_decompose, X, select_rank, **options)
+    total = float(np.sum(sample_weight))
+    weights, root = _normalised_weights(sample_weight)
+
+    def at_weights(result):  # the result for the weights as given
+        return _weight_unscaled(result, root, total)
+
+    result = rescaled_on_failure(
+        _decompose,
+        X,
+        select_rank and (lambda result: select_rank(at_weights(result))),
+        sample_weight=weights,
+        rows=effective_rows(total),
+        **options,
+    )
+    return at_weights(result)
+
+
+def _normalised_weights(weights):
+    """``weights * 4^-e`` with the largest in ``[1/2, 2)`` (the weights as they are
+    when it is there already, ``e = 0``), and ``2^e``, the factor of the singular
+    values. A power of 4: ``sqrt`` of the scaled weights is exactly that of the
+    weights over ``2^e``, so ``sqrt(w) x`` keeps the magnitudes of ``x``, whose
+    range the engine handles (:func:`rescaled_on_failure`), whatever the weights'."""
+    top = float(np.max(weights))
+    if 0.5 <= top < 2:
+        return weights, 1.0
+    e = np.frexp(top)[1] // 2
+    return np.ldexp(weights, -2 * e), float(np.ldexp(1.0, e))
+
+
+def _weight_unscaled(result, root, total):
+    """The result for the weights as given from that for weights ``4^-e`` times them
+    (``root = 2^e``): singular values and norms times ``root`` (exact), and the
+    count ``total``, the weights' sum."""
+    dtype = result.singular_values.dtype
+    with np.errstate(over="ignore"):
+        return replace(
+            result,
+            singular_values=(result.singular_values * root).astype(dtype),
+            total_norm=result.total_norm * root,
+            spectrum=None if result.spectrum is None else result.spectrum * root,
+            n_samples=total,
+        )
 
 
 def rescaled_on_failure(decompose_fn, X, select_rank, **options):
@@ -327,10 +386,11 @@ def _out_of_range(X, result):
     return result.total_norm < floor
 
 
-def _rescaling(X):
-    """A power of two bringing ``max |X|`` to [0.5, 1) when it lies outside the range
+def _rescaling(X, factor=1.0):
+    """A power of two bringing ``max |X|`` (times ``factor``, the square root of the
+    largest weight of weighted rows) to [0.5, 1) when it lies outside the range
     where squares stay normal and sums of squares finite; else 1."""
-    amax = _max_abs(X)
+    amax = _max_abs(X) * factor
     if not np.isfinite(amax) or amax == 0:
         return 1.0
     info = np.finfo(X.dtype)
@@ -386,15 +446,26 @@ def _decompose(
     n_oversamples,
     n_iter,
     tol,
+    sample_weight=None,
+    rows=None,
 ):
-    """:func:`decompose` at the magnitudes of ``X``."""
+    """:func:`decompose` at the magnitudes of ``X``; with ``sample_weight``,
+    ``rows`` is the number of rows the weights stand for (:func:`effective_rows`)."""
     n, d = X.shape
     sparse = sp.issparse(X)
     k = min(n, d) if n_components is None else n_components
+    # with weights: as many values as the repeated rows have (zeros beyond the rank)
+    wanted = k if sample_weight is None else min(rows, d) if n_components is None else k
+    k = min(k, n, d)
     reason = ""
     chosen = solver
     if solver == "auto":
         chosen, reason = resolve_solver(n, d, n_components, center, sparse)
+    w = sample_weight
+    if chosen == "arpack" and w is not None and k >= min(n, d) and center and n <= d:
+        # ARPACK needs k < min(n, d); the centred rows have rank n - 1 at most
+        k = n - 1
+    ranked = partial(_padded_ranked, wanted=wanted, length=None if w is None else rows)
     if sparse and chosen not in SPARSE_SOLVERS:
         raise TypeError(
             f"solver={chosen!r} needs dense input; for sparse X use one of "
@@ -402,12 +473,18 @@ def _decompose(
             "fits in memory."
         )
     iterative = partial(
-        _iterative, X, k, center=center, random_state=random_state, owner=owner
+        _iterative,
+        X,
+        k,
+        center=center,
+        random_state=random_state,
+        owner=owner,
+        sample_weight=w,
     )
     if chosen == "full":
-        return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
+        return ranked(_full(X, k, center, copy, owner, w), reason, select_rank)
     if chosen == "arpack":
-        return _ranked(iterative("arpack")[0], reason, select_rank)
+        return ranked(iterative("arpack")[0], reason, select_rank)
     if chosen == "randomized":
         result, info = iterative(
             "randomized", n_oversamples=n_oversamples, n_iter=n_iter, tol=tol
@@ -419,7 +496,7 @@ def _decompose(
             )
             if solver == "auto":
                 reason = f"randomized fell back to arpack: {message}"
-                return _ranked(iterative("arpack")[0], reason, select_rank)
+                return ranked(iterative("arpack")[0], reason, select_rank)
             warnings.warn(
                 f"{message}: the singular values may be off by up to that much. Raise "
                 "n_iter or tol, or use solver='arpack' (or 'auto').",
@@ -427,8 +504,8 @@ def _decompose(
                 stacklevel=3,
             )
     else:
-        result = _covariance_eigh(X, k, center, random_state, owner)
-    result = _ranked(result, reason, select_rank)
+        result = _covariance_eigh(X, k, center, random_state, owner, w)
+    result = ranked(result, reason, select_rank)
 
     # Both Gram formulations square the condition number (see the module notes).
     kept = result.singular_values[: result.rank]
@@ -447,16 +524,16 @@ def _decompose(
         )
         if chosen == "covariance_eigh" and not sparse:
             reason = "covariance_eigh fell back to full: " + message
-            return _ranked(_full(X, k, center, copy, owner), reason, select_rank)
+            return ranked(_full(X, k, center, copy, owner, w), reason, select_rank)
         if k < min(n, d):
             reason = f"{chosen} fell back to arpack: " + message
-            return _ranked(iterative("arpack")[0], reason, select_rank)
+            return ranked(iterative("arpack")[0], reason, select_rank)
         if sparse and n * d <= max(4 * min(n, d) ** 2, 2**23):
             # every component of sparse data: ARPACK cannot, and a dense copy is
             # small (64 MB in float64) or at most 4x the product already formed
             reason = f"{chosen} fell back to full on a dense copy: " + message
-            result = _full(X.toarray(), k, center, False, owner)
-            return _ranked(result, reason, select_rank)
+            result = _full(X.toarray(), k, center, False, owner, w)
+            return ranked(result, reason, select_rank)
         # no fallback: kept as it is, and a warning only where no digit is left
         result = replace(result, reason=f"{reason}; no fallback: {message}")
     if kept[-1] <= floor:
@@ -481,6 +558,52 @@ def _ranked(result, reason, select_rank):
     """The result with its reason and the rank ``select_rank`` keeps (all without)."""
     rank = result.singular_values.size if select_rank is None else select_rank(result)
     return replace(result, reason=reason, rank=rank)
+
+
+def _padded_ranked(result, reason, select_rank, *, wanted, length):
+    """:func:`_ranked` of :func:`padded`."""
+    return _ranked(padded(result, wanted, length), reason, select_rank)
+
+
+def padded(result, k, length=None):
+    """The result with ``k`` triplets and a spectrum of ``length`` values: what a fit
+    on weighted rows returns for the rows repeated.
+
+    ``D X_c`` has ``min(n, d)`` singular values, the repeated rows ``min(W, d)``
+    (``W`` the weights' total): the zeros beyond the rank are appended (with
+    orthonormal complement vectors and zero columns of ``U``, the whole set then put
+    in the one basis and sign convention by :func:`_finish`, as for the repeated
+    rows), or dropped (zero weights: fewer rows repeated than given, all of them
+    beyond the rank). ``length`` None: the spectrum as it is.
+    """
+    s = result.singular_values
+    spectrum = result.spectrum
+    if length is not None and spectrum is not None:
+        m = min(length, result.components.shape[1])
+        spectrum = np.concatenate([spectrum[:m], np.zeros(max(m - spectrum.size, 0))])
+        spectrum = spectrum.astype(result.spectrum.dtype)
+    if k <= s.size:
+        return replace(result, spectrum=spectrum)
+    extra = k - s.size
+    U = result.U
+    if U is not None:
+        U = np.hstack([U, np.zeros((U.shape[0], extra), dtype=U.dtype)])
+    dtype = result.components.dtype
+    Vt = result.components.astype(np.float64)
+    return replace(
+        _finish(
+            np.concatenate([s.astype(np.float64), np.zeros(extra)]),
+            np.vstack([Vt, _canonical_complement(Vt, extra)]),
+            U,
+            result.mean,
+            result.n_samples,
+            result.total_norm,
+            spectrum,
+            result.solver,
+            dtype,
+        ),
+        reason=result.reason,
+    )
 
 
 #: Singular values closer than this many unit roundoffs (times ``s_1``, and times
@@ -655,9 +778,22 @@ def top_eigh(A, k, random_state=None):
 
 
 def _iterative(
-    X, k, solver, *, center, random_state, owner, n_oversamples=10, n_iter="auto", tol=None
+    X,
+    k,
+    solver,
+    *,
+    center,
+    random_state,
+    owner,
+    n_oversamples=10,
+    n_iter="auto",
+    tol=None,
+    sample_weight=None,
 ):
     """Randomized or ARPACK: the top ``k`` triplets only (no whole spectrum).
+
+    With ``sample_weight``, of ``D X_c`` (weighted mean, ``D = diag(sqrt(w))``),
+    through the operator's weighted products: no weighted copy of ``X``.
 
     Returns the result and the randomized solver's convergence record (None for
     ARPACK, which converges or raises).
@@ -669,12 +805,14 @@ def _iterative(
             f"n_components={k} with n_samples={n}, n_features={d}. Use "
             "'covariance_eigh' or 'full' for every component."
         )
+    w = sample_weight
     if sp.issparse(X):
-        sums = sparse_column_sums(X, owner=owner)
+        sums = sparse_column_sums(X, owner=owner, weight=w)
     else:
-        sums = column_sums(X, owner=owner)
-    mean = sums / n if center else np.zeros(d)
-    op = CentredOperator(X, mean)
+        sums = column_sums(X, owner=owner, weight=w)
+    count = n if w is None else float(np.sum(w))
+    mean = sums / count if center else np.zeros(d)
+    op = CentredOperator(X, mean) if w is None else CentredOperator(X, mean, w)
     total = np.sqrt(max(op.sq_norm(), 0.0))
     info = {"converged": True}
     if total == 0:
@@ -682,7 +820,7 @@ def _iterative(
         # orthonormal rows are singular vectors. ARPACK fails on it ("error -9").
         U, s, Vt = None, np.zeros(k), np.eye(k, d)
     elif solver == "arpack":
-        amax = _max_abs(X)
+        amax = _max_abs(X) * (1.0 if w is None else float(np.sqrt(np.max(w))))
         scale = float(np.ldexp(1.0, -np.frexp(amax)[1])) if amax > 0 else 1.0
         U, s, Vt = arpack_svd(op, k, random_state=random_state, scale=scale)
     else:
@@ -695,7 +833,7 @@ def _iterative(
             random_state=random_state,
         )
     return _finish(
-        s, Vt, U, getattr(op, "mean", mean), n, total, None, solver, X.dtype
+        s, Vt, U, getattr(op, "mean", mean), count, total, None, solver, X.dtype
     ), info
 
 
@@ -728,6 +866,7 @@ def decompose_scatter(
     random_state=None,
     select_rank=None,
     reason="statistics merged from batches",
+    rows=None,
 ):
     """:func:`decompose` from the statistics of the rows (count, mean, centred
     scatter) rather than the rows themselves: the covariance solver's tall path, with
@@ -748,38 +887,48 @@ def decompose_scatter(
         As in :func:`decompose` (``select_rank`` sees the unscaled result).
     reason : str
         Stored as the result's ``reason``.
+    rows : int or None
+        The number of rows the statistics stand for (:func:`effective_rows` of a
+        weight total; default ``n_samples``): the spectrum has ``min(rows, d)``
+        values, as that of :func:`decompose` on the rows.
 
     Returns
     -------
     SVDResult
     """
-    n, d = stats.n_samples, stats.mean.size
-    k = min(n, d) if n_components is None else n_components
+    d = stats.mean.size
+    rows = int(stats.n_samples) if rows is None else rows
+    k = min(rows, d) if n_components is None else n_components
     result = _unscaled(_from_scatter(stats, k, random_state, dtype), scale)
-    return _ranked(result, reason, select_rank)
+    return _ranked(padded(result, k, rows), reason, select_rank)
 
 
-def _covariance_eigh(X, k, center, random_state, owner):
+def _covariance_eigh(X, k, center, random_state, owner, sample_weight=None):
     n, d = X.shape
     sparse = sp.issparse(X)
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
     if n >= d:
         if sparse:
-            stats = sparse_scatter_stats(X, center=center, owner=owner)
+            stats = sparse_scatter_stats(X, center=center, owner=owner, **weights)
         else:
-            stats = scatter_stats(X, center=center, owner=owner)
+            stats = scatter_stats(X, center=center, owner=owner, **weights)
         return _from_scatter(stats, k, random_state, X.dtype)
 
     if sparse:
-        mean, gram, exact_centring = sparse_gram_stats(X, center=center, owner=owner)
+        mean, gram, exact_centring = sparse_gram_stats(
+            X, center=center, owner=owner, **weights
+        )
     else:
-        mean, gram, exact_centring = gram_stats(X, center=center, owner=owner)
+        mean, gram, exact_centring = gram_stats(X, center=center, owner=owner, **weights)
     total = np.sqrt(max(np.trace(gram), 0.0))
     w, U, spectrum = top_eigh(gram, k, random_state)
     s = np.sqrt(w)
     spectrum = None if spectrum is None else np.sqrt(spectrum)
-    # V^T = U^T X_c / s, formed block by block so X_c is never held whole.
+    # V^T = U^T X_c / s, formed block by block so X_c is never held whole (with
+    # weights, U^T D X_c: D U takes the place of U)
     Vt = np.empty((U.shape[1], d))
-    Ut = U.T.astype(X.dtype)
+    DU = U if sample_weight is None else U * np.sqrt(sample_weight)[:, None]
+    Ut = DU.T.astype(X.dtype)
     if exact_centring and sparse:
         # only the columns the guard rejects are densified, block by block
         Vt[:] = sparse_centred_product(Ut, X, mean)
@@ -790,41 +939,53 @@ def _covariance_eigh(X, k, center, random_state, owner):
             Vt[:, start : start + centred.shape[1]] = Ut @ centred
     else:
         Vt[:] = (X.T @ Ut.T).T if sparse else Ut @ X
-        Vt -= np.outer(U.sum(axis=0), mean)
+        Vt -= np.outer(DU.sum(axis=0), mean)
     positive = s > 0
     Vt[positive] /= s[positive, None]
     if not positive.all():
         Vt[~positive] = orthonormal_complement(Vt[positive].T, (~positive).sum()).T
-    return _finish(s, Vt, U, mean, n, total, spectrum, "covariance_eigh", X.dtype)
+    count = n if sample_weight is None else float(np.sum(sample_weight))
+    return _finish(s, Vt, U, mean, count, total, spectrum, "covariance_eigh", X.dtype)
 
 
-def _centre(X, center, copy, owner):
+def _centre(X, center, copy, owner, weight=None):
     """The centred data (in place when not ``copy``) and its float64 mean.
 
     A copy is laid out so that its Fortran view is tall (F order for tall data, C order
     for wide data, handed to LAPACK transposed): gesdd is up to twice as fast on a tall
     matrix as on its wide transpose.
+
+    ``weight`` (or None): the weighted two-pass mean, and the centred rows each
+    scaled by ``sqrt(w)`` (``D X_c``), in the same buffer.
     """
     n, d = X.shape
     out = np.empty(X.shape, X.dtype, order="F" if n >= d else "C") if copy else X
+    count = n if weight is None else float(np.sum(weight))
     if not center:
-        column_sums(X, owner=owner, blas=False)  # the finiteness check
+        column_sums(X, owner=owner, blas=False, weight=weight)  # the finiteness check
         out[...] = X
-        return out, np.zeros(d)
-    # Two-pass mean: float64 column sums, then the mean of the centred data, which
-    # removes the rounding of the first mean (it matters at a large offset).
-    mean = column_sums(X, owner=owner, blas=False) / n
-    Xc = np.subtract(X, mean.astype(X.dtype), out=out)
-    r = np.add.reduce(Xc, axis=0, dtype=np.float64) / n
-    Xc -= r.astype(X.dtype)
-    return Xc, mean + r
+        mean = np.zeros(d)
+    else:
+        # Two-pass mean: float64 column sums, then the mean of the centred data, which
+        # removes the rounding of the first mean (it matters at a large offset).
+        mean = column_sums(X, owner=owner, blas=False, weight=weight) / count
+        Xc = np.subtract(X, mean.astype(X.dtype), out=out)
+        if weight is None:
+            r = np.add.reduce(Xc, axis=0, dtype=np.float64) / n
+        else:
+            r = np.einsum("i,ij->j", weight, Xc, dtype=np.float64) / count
+        Xc -= r.astype(X.dtype)
+        mean = mean + r
+    if weight is not None:
+        out *= np.sqrt(weight).astype(X.dtype)[:, None]
+    return out, mean
 
 
-def _full(X, k, center, copy, owner):
+def _full(X, k, center, copy, owner, weight=None):
     # copy=False allows overwriting X, it does not demand it: read-only memory (a
     # memmap, joblib's arrays for workers) is copied, as PCA does.
     copy = copy or not X.flags.writeable
-    Xc, mean = _centre(X, center, copy, owner)
+    Xc, mean = _centre(X, center, copy, owner, weight)
     # LAPACK works in Fortran order: hand it X_c^T (a view when X_c is C-ordered) and
     # swap the factors, so overwrite_a=True really reuses the buffer.
     transposed = not Xc.flags.f_contiguous
@@ -841,7 +1002,7 @@ def _full(X, k, center, copy, owner):
                 "LAPACK gesdd did not converge and copy=False let it overwrite X; "
                 "fit again with copy=True to fall back to gesvd."
             ) from None
-        Xc, mean = _centre(X, center, True, owner)
+        Xc, mean = _centre(X, center, True, owner, weight)
         transposed = False
         U, s, Vt = scipy.linalg.svd(
             Xc, full_matrices=False, overwrite_a=True, lapack_driver="gesvd"
@@ -851,4 +1012,5 @@ def _full(X, k, center, copy, owner):
     # the norm of s scaled by s_1: the sum of squares overflows above 1e154
     s1 = float(s[0]) if s.size else 0.0
     total = s1 * np.linalg.norm(s.astype(np.float64) / s1) if s1 > 0 else 0.0
-    return _finish(s[:k], Vt[:k], U[:, :k], mean, X.shape[0], total, s, "full", X.dtype)
+    count = X.shape[0] if weight is None else float(np.sum(weight))
+    return _finish(s[:k], Vt[:k], U[:, :k], mean, count, total, s, "full", X.dtype)

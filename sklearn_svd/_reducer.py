@@ -215,7 +215,7 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit the model on ``X`` and return its scores.
 
         Reuses ``U * S`` from the decomposition when the solver has it, instead of
@@ -227,13 +227,18 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
             Training data.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Frequency weights (see :meth:`fit`). The scores are then those of
+            :meth:`transform`, ``(X - mean_) @ components_.T``, for every row (a row
+            of weight 0 too): the decomposition's ``U`` is that of the rows scaled
+            by ``sqrt(w)``, so ``X`` is projected instead.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components_)
             Scores of the training data.
         """
-        X, U = self._fit(X)
+        X, U = self._fit(X, sample_weight)
         if U is None:
             return self._scores(X)
         if self.whiten:

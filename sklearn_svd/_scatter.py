@@ -54,12 +54,14 @@ class ScatterStats:
 
     Attributes
     ----------
-    n_samples : int
-        Number of rows summarised.
+    n_samples : int or float
+        Number of rows summarised; with sample weights, their total ``W`` (a float),
+        the number of rows the weights stand for.
     mean : ndarray of shape (n_features,), float64
-        Column means (zeros when the statistics are not centred).
+        Column means (zeros when the statistics are not centred); weighted means
+        ``sum_i w_i x_i / W`` with weights.
     scatter : ndarray of shape (n_features, n_features), float64
-        ``sum_i (x_i - mean)(x_i - mean)^T``.
+        ``sum_i w_i (x_i - mean)(x_i - mean)^T`` (``w_i = 1`` without weights).
     """
 
     n_samples: int
@@ -71,12 +73,14 @@ class ScatterStats:
 
         Exact in exact arithmetic; in floating point the correction term is formed
         from the difference of the two means, so no large offset is ever squared.
+        The counts may be weight totals (floats): the update is the same, and a block
+        of total weight 0 leaves the other unchanged.
         """
-        n = self.n_samples + other.n_samples
         if self.n_samples == 0:
             return other
         if other.n_samples == 0:
             return self
+        n = self.n_samples + other.n_samples
         delta = other.mean - self.mean
         mean = self.mean + delta * (other.n_samples / n)
         scatter = self.scatter + other.scatter
@@ -84,8 +88,11 @@ class ScatterStats:
         return ScatterStats(n, mean, scatter)
 
 
-def column_sums(X, *, owner="this estimator", blas=True):
+def column_sums(X, *, owner="this estimator", blas=True, weight=None):
     """Column sums of ``X`` in float64, raising on NaN or infinity.
+
+    ``weight`` (float64, one per row, or None): the weighted sums ``w^T X`` instead
+    (a zero weight times NaN is still NaN: it is located all the same).
 
     With ``blas``, blocks of rows are summed with a BLAS ``gemv`` in the dtype of ``X``
     and the block sums are added in float64, without a converted copy. In float32 a
@@ -104,12 +111,19 @@ def column_sums(X, *, owner="this estimator", blas=True):
         step = max(1, CHUNK_BYTES // max(1, X.shape[1] * X.itemsize)) * 4
         ones = np.ones(min(step, n), dtype=X.dtype)
         sums = np.zeros(X.shape[1])
-        for start in range(0, n, step):
-            block = X[start : start + step]
-            sums += ones[: block.shape[0]] @ block
+        with np.errstate(invalid="ignore", over="ignore"):
+            for start in range(0, n, step):
+                block = X[start : start + step]
+                if weight is None:
+                    sums += ones[: block.shape[0]] @ block
+                else:
+                    sums += weight[start : start + step].astype(X.dtype) @ block
     else:
         with np.errstate(invalid="ignore", over="ignore"):
-            sums = np.add.reduce(X, axis=0, dtype=np.float64)
+            if weight is None:
+                sums = np.add.reduce(X, axis=0, dtype=np.float64)
+            else:  # numpy's own loop (no BLAS), in float64
+                sums = np.einsum("i,ij->j", weight, X, dtype=np.float64)
     if not np.isfinite(sums).all():
         raise_nonfinite(X, owner=owner)
     return sums
@@ -138,7 +152,9 @@ def _accept(raw_diag, centred_diag, dtype, limit=None):
     return bool(ok.all())
 
 
-def scatter_stats(X, *, center=True, owner="this estimator", origin=None, pivot=None):
+def scatter_stats(
+    X, *, center=True, owner="this estimator", origin=None, pivot=None, sample_weight=None
+):
     """Count, mean and centred scatter of the rows of a dense ``X``, in float64.
 
     Contract: returns :class:`ScatterStats` whose ``scatter`` is the centred scatter
@@ -165,35 +181,61 @@ def scatter_stats(X, *, center=True, owner="this estimator", origin=None, pivot=
     spread of earlier rows, as ``partial_fit`` does of the batches before; the guard
     still checks the pass, and a bad guess costs a second one.
 
+    ``sample_weight`` (float64, one nonnegative weight per row, or None): frequency
+    weights. The count is their total ``W`` and the statistics those of the rows
+    repeated (``sum w (x - mean)(x - mean)^T``, weighted mean): each chunk is shifted
+    and scaled by ``sqrt(w)`` in cache, with ``sqrt(w)`` in the column of ones, so the
+    same ``syrk`` gives ``sum w (x - p)(x - p)^T``, ``sum w (x - p)`` and ``W``: still
+    no copy of ``X``. Weights of total 0 give empty statistics.
+
     Raises ``ValueError`` naming the entries when ``X`` holds NaN or infinity.
     """
     n, d = X.shape
+    q = None
+    if sample_weight is not None:
+        n = float(np.sum(sample_weight))
+        if n == 0:  # nothing to summarise: merging it changes nothing
+            return ScatterStats(0.0, np.zeros(d), np.zeros((d, d)))
+        q = np.sqrt(sample_weight).astype(X.dtype)
     if not center:
-        scatter = np.asarray(X.T @ X, dtype=np.float64)
+        if q is None:
+            scatter = np.asarray(X.T @ X, dtype=np.float64)
+        else:  # the chunks scaled by sqrt(w) in cache, as below, about 0
+            scatter = np.ascontiguousarray(_segmented_pass(X, None, q)[:d, :d])
         if not np.isfinite(np.diag(scatter)).all():
             raise_nonfinite(X, owner=owner)
         return ScatterStats(n, np.zeros(d), scatter)
 
     if pivot is None:
-        pivot = _probe_pivot(X, owner)
+        pivot = _probe_pivot(X, owner, sample_weight)
     elif not pivot.any():
         pivot = None
+    weights = {} if q is None else {"q": q, "n_samples": n}
     for _ in range(3):
-        stats, accepted = _about_pivot(X, pivot, owner, origin)
+        stats, accepted = _about_pivot(X, pivot, owner, origin, **weights)
         if accepted:
             return stats
         pivot = stats.mean if origin is None else stats.mean + origin
     return stats  # pragma: no cover (a pivot at the mean leaves nothing to cancel)
 
 
-def _probe_pivot(X, owner):
-    """The first pass's pivot, from the first rows: None (about 0) when their mean is
-    small against their spread, else their mean."""
+def _probe_pivot(X, owner, weight=None):
+    """The first pass's pivot, from the first rows: None (about 0) when their
+    (weighted) mean is small against their spread, else their mean."""
     probe = X[: cache_rows(X)]
+    w = None if weight is None else weight[: probe.shape[0]]
+    if w is not None and not w.sum() > 0:
+        w = None  # the first rows carry no weight: their plain mean will do as a guess
     with np.errstate(invalid="ignore", over="ignore"):
-        pivot = np.add.reduce(probe, axis=0, dtype=np.float64) / probe.shape[0]
-        probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
-        probe_centred = probe_raw - probe.shape[0] * pivot**2
+        if w is None:
+            count = probe.shape[0]
+            pivot = np.add.reduce(probe, axis=0, dtype=np.float64) / count
+            probe_raw = np.einsum("ij,ij->j", probe, probe, dtype=np.float64)
+        else:
+            count = float(w.sum())
+            pivot = np.einsum("i,ij->j", w, probe, dtype=np.float64) / count
+            probe_raw = np.einsum("i,ij,ij->j", w, probe, probe, dtype=np.float64)
+        probe_centred = probe_raw - count * pivot**2
     if np.isfinite(probe_raw).all() and _accept(probe_raw, probe_centred, X.dtype):
         return None
     if not np.isfinite(pivot).all():
@@ -236,7 +278,7 @@ SEGMENTED_MAX_FEATURES = 1000
 N_SEGMENTS = 8
 
 
-def _about_pivot(X, pivot, owner, origin=None):
+def _about_pivot(X, pivot, owner, origin=None, q=None, n_samples=None):
     """Scatter formed about ``pivot`` in one pass over ``X``, and its check.
 
     ``pivot=None`` means about 0: no copy, the chunk products are of the rows of ``X``
@@ -251,24 +293,39 @@ def _about_pivot(X, pivot, owner, origin=None):
     1.45x as long as the segmented pass). Wider float64 data about 0 gets a single
     ``syrk`` over ``X``, which BLAS threads well and which is faster than chunks whose
     ``d x d`` products must each be added to the total.
+
+    ``q``: ``sqrt`` of the sample weights (see :func:`_segment_products`), and
+    ``n_samples`` their total, the count of the statistics.
     """
-    n, d = X.shape
-    if pivot is None and X.dtype == np.float64 and d > SEGMENTED_MAX_FEATURES:
+    d = X.shape[1]
+    if pivot is None and q is None and X.dtype == np.float64 and d > SEGMENTED_MAX_FEATURES:
         # numpy calls syrk for X.T @ X
         return _corrected(X, column_sums(X, owner=owner), X.T @ X, None, owner, origin)
+    shift = None if pivot is None else pivot.astype(X.dtype)
+    total = _segmented_pass(X, shift, q)
+    # contiguous: matrix-vector products with the strided view ran 7x slower
+    products = np.ascontiguousarray(total[:d, :d])
+    # with weights: the mean correction divides by the syrk's own sum of the squared
+    # sqrt(w) (the count the products were formed with), the count reported is W
+    count = None if q is None else float(total[d, d])
+    return _corrected(
+        X, total[d, :d], products, shift, owner, origin, count=count, n_samples=n_samples
+    )
+
+
+def _segmented_pass(X, shift, q=None):
+    """``sum [q (x - shift), q]^T [q (x - shift), q]`` over the rows of ``X`` (``q``
+    None: 1; ``shift`` None: 0) in float64, by the segments of :func:`_about_pivot`."""
+    n, d = X.shape
     rows = _chunk_rows(X)
     n_chunks = -(-n // rows)
     n_segments = min(N_SEGMENTS, n_chunks) if d <= SEGMENTED_MAX_FEATURES else 1
     per_segment = -(-n_chunks // n_segments) * rows
-    shift = None if pivot is None else pivot.astype(X.dtype)
     segments = [(start, min(start + per_segment, n)) for start in range(0, n, per_segment)]
-    total = sum_segments(partial(_segment_products, X, shift, rows), segments)
-    # contiguous: matrix-vector products with the strided view ran 7x slower
-    products = np.ascontiguousarray(total[:d, :d])
-    return _corrected(X, total[d, :d], products, shift, owner, origin)
+    return sum_segments(partial(_segment_products, X, shift, rows, q), segments)
 
 
-def _segment_products(X, shift, rows, start, stop):
+def _segment_products(X, shift, rows, q, start, stop):
     """``sum [x - shift, 1]^T [x - shift, 1]`` over rows ``start:stop``, in float64.
 
     The result (at least ``(d + 1) x (d + 1)``) holds the product about ``shift``
@@ -277,10 +334,16 @@ def _segment_products(X, shift, rows, start, stop):
     about 0 the rows of ``X`` are used in place. The buffer's rows are padded with
     zeros to a multiple of 32 bytes: with ``d + 1 = 2001`` float32 columns the
     ``syrk`` took 1.15x as long as with 2008.
+
+    ``q`` (``sqrt`` of the sample weights in the dtype of ``X``, or None): each
+    buffered row and its one are multiplied by its ``q``, so the same ``syrk`` gives
+    ``sum w (x - shift)(x - shift)^T``, ``sum w (x - shift)`` and, in ``[d, d]``,
+    ``sum q^2``; the rows always go through the buffer then (a copy of a chunk, in
+    cache), shifted or not.
     """
     d = X.shape[1]
     m = min(rows, stop - start)
-    if shift is None:
+    if shift is None and q is None:
         total = np.zeros((d + 1, d + 1))
         ones = np.ones(m, dtype=X.dtype)
     else:
@@ -292,13 +355,20 @@ def _segment_products(X, shift, rows, start, stop):
     with np.errstate(invalid="ignore", over="ignore"):
         for lo in range(start, stop, rows):
             block = X[lo : min(lo + rows, stop)]
-            if shift is None:  # numpy calls BLAS syrk for A.T @ A
+            if shift is None and q is None:  # numpy calls BLAS syrk for A.T @ A
                 total[:d, :d] += block.T @ block
                 total[d, :d] += ones[: block.shape[0]] @ block
+                continue
+            shifted = buffer[: block.shape[0]]
+            if shift is None:
+                shifted[:, :d] = block
             else:
-                shifted = buffer[: block.shape[0]]
                 np.subtract(block, shift, out=shifted[:, :d])
-                total += shifted.T @ shifted
+            if q is not None:
+                scale = q[lo : lo + block.shape[0], None]
+                shifted[:, :d] *= scale
+                shifted[:, d : d + 1] = scale
+            total += shifted.T @ shifted
     return total
 
 
@@ -469,21 +539,23 @@ def _ordered_sum(parts):
     return total
 
 
-def _corrected(X, sums, products, shift, owner, origin=None):
+def _corrected(X, sums, products, shift, owner, origin=None, count=None, n_samples=None):
     """Statistics from the sums and products about ``shift`` (None: 0), their mean
     less ``origin`` (None: 0), and whether the mean correction cancelled few enough
-    bits to accept them."""
+    bits to accept them. ``count`` (default: the rows of ``X``) is what the sums are
+    divided by, ``n_samples`` (default: ``count``) the count reported."""
     n, d = X.shape
+    count = n if count is None else count
     products = np.asarray(products, dtype=np.float64)
     raw_diag = np.diag(products).copy()
     if not (np.isfinite(raw_diag).all() and np.isfinite(sums).all()):
         raise_nonfinite(X, owner=owner)
-    r = sums / n
-    _subtract_outer(products, r, r * n)
+    r = sums / count
+    _subtract_outer(products, r, r * count)
     base = np.zeros(d) if shift is None else shift.astype(np.float64)
     if origin is not None:
         base = base - origin  # exact where the shift is near the origin
-    stats = ScatterStats(n, base + r, products)
+    stats = ScatterStats(count if n_samples is None else n_samples, base + r, products)
     return stats, _accept(raw_diag, np.diag(products), X.dtype)
 
 
@@ -493,13 +565,18 @@ def _subtract_outer(A, x, y, block=256):
         A[lo : lo + block] -= np.outer(x[lo : lo + block], y)
 
 
-def gram_stats(X, *, center=True, owner="this estimator"):
+def gram_stats(X, *, center=True, owner="this estimator", sample_weight=None):
     """Mean and centred Gram matrix ``(X - 1 mu^T)(X - 1 mu^T)^T`` of a dense wide ``X``.
 
     The ``n x n`` counterpart of :func:`scatter_stats` for ``n < d``: the raw product
     ``X X^T`` corrected for the mean, with the same cancellation guard (on the row
     norms), and otherwise blocks of columns, each centred in one pass
     (:func:`_centred_gram`).
+
+    ``sample_weight`` (float64 or None): the mean is the weighted mean ``mu_w`` and
+    the Gram matrix that of ``D (X - 1 mu_w^T)``, ``D = diag(sqrt(w))``: the rows are
+    centred on ``mu_w`` as above and the ``n x n`` result scaled by
+    ``sqrt(w_i w_j)`` (no copy of ``X``).
 
     Returns
     -------
@@ -508,10 +585,30 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     exact_centring : bool
         False when the raw product was accepted, True when columns were centred.
     """
+    mean, gram, exact = _gram_stats(X, center, owner, sample_weight)
+    if sample_weight is not None:
+        _scale_rows_columns(gram, np.sqrt(sample_weight))
+    return mean, gram, exact
+
+
+def _scale_rows_columns(A, q):
+    """``A *= outer(q, q)`` in place, by strips of rows (no ``n x n`` temporary)."""
+    for lo in range(0, A.shape[0], 256):
+        A[lo : lo + 256] *= q[lo : lo + 256, None]
+        A[lo : lo + 256] *= q
+
+
+def _gram_stats(X, center, owner, weight):
+    """:func:`gram_stats` before the weights' scaling of the rows."""
     n, d = X.shape
-    mean = column_sums(X, owner=owner) / n if center else np.zeros(d)
+    if not center:
+        mean = np.zeros(d)
+    elif weight is None:
+        mean = column_sums(X, owner=owner) / n
+    else:
+        mean = column_sums(X, owner=owner, weight=weight) / np.sum(weight)
     if center and not _probe_accepts_raw_gram(X, mean):
-        return (*_centred_gram(X, mean), True)
+        return (*_centred_gram(X, mean, weight), True)
     raw = np.asarray(X @ X.T, dtype=np.float64)  # numpy calls BLAS syrk
     raw_diag = np.diag(raw).copy()
     if not np.isfinite(raw_diag).all():
@@ -525,7 +622,7 @@ def gram_stats(X, *, center=True, owner="this estimator"):
     raw += mean @ mean
     if _accept(raw_diag, np.diag(raw), X.dtype):
         return mean, raw, False
-    return (*_centred_gram(X, mean), True)
+    return (*_centred_gram(X, mean, weight), True)
 
 
 def _probe_accepts_raw_gram(X, mean):
@@ -538,9 +635,12 @@ def _probe_accepts_raw_gram(X, mean):
     return _accept(raw, centred, X.dtype)
 
 
-def _centred_gram(X, mean):
+def _centred_gram(X, mean, weight=None):
     """The mean, refined, and the Gram matrix from blocks of columns, each centred in
     one pass.
+
+    ``weight`` (or None): the residual is the weighted mean of the deviations, so
+    that the result is centred on the weighted mean (the rows are not scaled here).
 
     The column sums behind ``mean`` are inexact in float32 (a float32 ``gemv`` per
     block of rows), so a block ``c = X[:, cols] - mean`` (centred on the mean and its
@@ -554,14 +654,17 @@ def _centred_gram(X, mean):
     small, so the correction cancels nothing.
     """
     n, d = X.shape
-    ones = np.ones(n, dtype=X.dtype)
+    if weight is None:
+        ones, count = np.ones(n, dtype=X.dtype), n
+    else:
+        ones, count = weight.astype(X.dtype), float(np.sum(weight))
     residual = np.empty(d)
     gram = np.zeros((n, n))
     cr = np.zeros(n)
     rr = 0.0
     for start, block in centred_column_blocks(X, mean, extra_row=True):
         block[n] = ones @ block[:n]  # BLAS gemv
-        block[n] /= n
+        block[n] /= count
         residual[start : start + block.shape[1]] = block[n]
         product = block @ block.T  # numpy calls BLAS syrk
         gram += product[:n, :n]
@@ -615,13 +718,21 @@ def _entry_rows(X):
     return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
 
-def sparse_column_sums(X, *, owner="this estimator"):
+def _row_scaled(X, q):
+    """A float64 copy of a CSR or CSC ``X`` with row ``i`` times ``q[i]`` (``O(nnz)``)."""
+    X = X.astype(np.float64, copy=True)
+    X.data[: int(X.indptr[-1])] *= q[_entry_rows(X)]
+    return X
+
+
+def sparse_column_sums(X, *, owner="this estimator", weight=None):
     """Column sums of a sparse ``X`` in float64; NaN or infinity in its stored values
     raise a ``ValueError`` naming their (row, column).
 
     The stored values are added in float64 whatever the dtype of ``X`` (SciPy's
     ``X.sum(dtype=np.float64)`` accumulates float32 input in float32). Duplicate
-    entries add up, as they do in every product with ``X``.
+    entries add up, as they do in every product with ``X``. ``weight`` (one per row,
+    or None): the weighted sums ``w^T X``.
     """
     if X.format not in ("csr", "csc"):
         X = X.tocsr()
@@ -629,6 +740,8 @@ def sparse_column_sums(X, *, owner="this estimator"):
     if not np.isfinite(data).all():
         raise_nonfinite(X, owner=owner)
     with np.errstate(over="ignore", invalid="ignore"):
+        if weight is not None:
+            data = data * weight[_entry_rows(X)]
         sums = np.bincount(_entry_columns(X), weights=data, minlength=X.shape[1])
     if not np.isfinite(sums).all():  # finite values whose sum overflows float64
         raise_nonfinite(X, owner=owner)
@@ -680,21 +793,21 @@ def _cancelling(raw, centred, limit):
     return ~((raw <= limit * centred) | (raw == 0))
 
 
-def _sparse_moments(X, center, owner, limit):
-    """``X`` canonical, its two-pass mean, and the columns whose raw to centred sum of
-    squares exceeds ``limit`` (None if none), in one ``O(nnz)`` pass; NaN, infinity
-    and overflowing sums raise."""
-    n = X.shape[0]
+def _sparse_moments(X, center, owner, limit, weight=None):
+    """``X`` canonical, its two-pass (weighted) mean, and the columns whose raw to
+    centred sum of squares exceeds ``limit`` (None if none), in one ``O(nnz)`` pass;
+    NaN, infinity and overflowing sums raise."""
+    n = X.shape[0] if weight is None else float(np.sum(weight))
     X = _compressed(X)
-    sums = sparse_column_sums(X, owner=owner)
-    mean, raw, centred = _column_moments(X, sums / n if center else None)
+    sums = sparse_column_sums(X, owner=owner, weight=weight)
+    mean, raw, centred = _column_moments(X, sums / n if center else None, weight)
     if not np.isfinite(raw).all():  # finite values whose squares overflow float64
         raise_nonfinite(X, owner=owner)
     heavy = _cancelling(raw, centred, limit) if center else None
     return X, mean, heavy if center and heavy.any() else None
 
 
-def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
+def sparse_scatter_stats(X, *, center=True, owner="this estimator", sample_weight=None):
     """:func:`scatter_stats` for a sparse ``X``, never densifying it whole.
 
     Contract: at least that of :func:`scatter_stats`, ``|E_ij| <= c u sqrt(S_ii S_jj)``
@@ -715,14 +828,28 @@ def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
     their products with the light columns (a sparse-dense product). Extra memory:
     the ``d x d`` result and a float64 copy of the stored values; with heavy columns,
     a float64 copy of ``X`` without them, a sparse copy of them, and the chunks.
+
+    ``sample_weight`` (float64 or None): frequency weights, as in
+    :func:`scatter_stats`. The exact sums of squares are weighted
+    (:func:`_column_moments`), the light block is the product of the row-scaled
+    matrix ``D X`` (an ``O(nnz)`` float64 copy, ``D = diag(sqrt(w))``) less
+    ``W mu mu^T``, and the heavy chunks are scaled by ``sqrt(w)`` in cache.
     """
     n, d = X.shape
+    q = None
+    if sample_weight is not None:
+        n = float(np.sum(sample_weight))
+        if n == 0:  # nothing to summarise: merging it changes nothing
+            return ScatterStats(0.0, np.zeros(d), np.zeros((d, d)))
+        q = np.sqrt(sample_weight)
     # The products are float64 whatever the dtype of X (exact for float32 values), so
     # float32 data may cancel as many bits as float64 data: 2^10 of float64's 53 leave
     # float32's 24 intact (TF-IDF columns of common words, ratios ~30, stay sparse).
-    X, mean, heavy = _sparse_moments(X, center, owner, _max_cancellation(np.float64))
+    X, mean, heavy = _sparse_moments(
+        X, center, owner, _max_cancellation(np.float64), sample_weight
+    )
     if heavy is None:
-        X64 = X.astype(np.float64, copy=False)
+        X64 = X.astype(np.float64, copy=False) if q is None else _row_scaled(X, q)
         scatter = np.asarray((X64.T @ X64).toarray(), dtype=np.float64)
         if center:
             _subtract_outer(scatter, mean, mean * n)
@@ -734,7 +861,7 @@ def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
     if not heavy.all():
         # the light columns in place, the heavy entries dropped from a float64 copy:
         # the product comes out d x d, and only the heavy rows and columns are rewritten
-        XL = X.astype(np.float64, copy=True)
+        XL = X.astype(np.float64, copy=True) if q is None else _row_scaled(X, q)
         XL.data[heavy[_entry_columns(XL)]] = 0
         XL.eliminate_zeros()
         scatter = np.asarray((XL.T @ XL).toarray(), dtype=np.float64)
@@ -742,20 +869,24 @@ def sparse_scatter_stats(X, *, center=True, owner="this estimator"):
     shift = mean[H].astype(X.dtype)
     h, width = H.size, _padded(H.size + 1, X.dtype)
     rows = _chunk_rows(XH, width)
-    n_chunks = -(-n // rows)
+    m = X.shape[0]
+    n_chunks = -(-m // rows)
     n_segments = min(N_SEGMENTS, n_chunks) if d <= SEGMENTED_MAX_FEATURES else 1
     per_segment = -(-n_chunks // n_segments) * rows
-    segments = [(start, min(start + per_segment, n)) for start in range(0, n, per_segment)]
-    total = sum_segments(partial(_split_products, XH, XL, shift, rows), segments)
+    segments = [(start, min(start + per_segment, m)) for start in range(0, m, per_segment)]
+    qh = None if q is None else q.astype(X.dtype)
+    total = sum_segments(partial(_split_products, XH, XL, shift, rows, qh), segments)
     # sum (c - r)(x - mu)^T and sum (c - r)(c - r)^T, c = x_H - shift, r = mean(c)
-    r = total[h, :h] / n
+    # (weighted: sum w (c - r)..., r the weighted mean, over the syrk's own sum q^2)
+    count = n if q is None else float(total[h, h])
+    r = total[h, :h] / count
     if XL is not None:
         cross = total[:h, width:]
         _subtract_outer(cross, r, mean * n)
         scatter[H] = cross
         scatter[:, H] = cross.T
     block = total[:h, :h]
-    _subtract_outer(block, r, r * n)
+    _subtract_outer(block, r, r * count)
     scatter[np.ix_(H, H)] = block
     mean[H] = shift + r
     return ScatterStats(n, mean, scatter)
@@ -767,7 +898,7 @@ def _padded(width, dtype):
     return -(-width * itemsize // 32) * 32 // itemsize
 
 
-def _split_products(XH, XL, shift, rows, start, stop):
+def _split_products(XH, XL, shift, rows, q, start, stop):
     """``sum [c, 1]^T [c, 1, x_L]`` over rows ``start:stop`` in float64, ``c`` the
     heavy columns ``XH`` (sparse) less ``shift``, ``x_L`` the light ones (sparse
     float64 with every column, the heavy ones empty; or None).
@@ -778,6 +909,10 @@ def _split_products(XH, XL, shift, rows, start, stop):
     a sparse-dense product in float64. The result has the padded width ``w`` of the
     buffer: ``[:h, :h]`` the heavy block, ``[h, :h]`` the sums, ``[:h, w:]`` the
     products with the light columns.
+
+    ``q`` (``sqrt`` of the weights, or None): each chunk row and its one are scaled
+    by it, as in :func:`_segment_products`; ``XL`` is then the row-scaled matrix, so
+    every product carries ``w``.
     """
     h = XH.shape[1]
     width = _padded(h + 1, XH.dtype)
@@ -788,13 +923,16 @@ def _split_products(XH, XL, shift, rows, start, stop):
         hi = min(lo + rows, stop)
         chunk = buffer[: hi - lo]
         np.subtract(XH[lo:hi].toarray(), shift, out=chunk[:, :h])
+        if q is not None:
+            chunk[:, :h] *= q[lo:hi, None]
+            chunk[:, h] = q[lo:hi]
         total[:, :width] += chunk.T @ chunk  # numpy calls BLAS syrk
         if XL is not None:
             total[:, width:] += (XL[lo:hi].T @ chunk).T
     return total
 
 
-def sparse_gram_stats(X, *, center=True, owner="this estimator"):
+def sparse_gram_stats(X, *, center=True, owner="this estimator", sample_weight=None):
     """:func:`gram_stats` for a sparse wide ``X``, never densifying it whole.
 
     Contract: as :func:`gram_stats`. The columns are split as in
@@ -807,6 +945,9 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
     (:func:`_centred_gram`). ``exact_centring`` is True as soon as any column was
     centred explicitly, so that ``V`` is recovered from centred blocks too.
 
+    ``sample_weight`` (or None): as in :func:`gram_stats`, the weighted mean and the
+    Gram matrix of ``D X_c``, scaled by ``sqrt(w_i w_j)`` at the end.
+
     Returns
     -------
     mean : ndarray of shape (n_features,), float64
@@ -816,7 +957,9 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
     n, d = X.shape
     # The Gram product is float64 too, but the columns accepted here get V from an
     # implicitly centred product in the dtype of X (_engine): the dense path's guard.
-    X, mean, heavy = _sparse_moments(X, center, owner, _max_cancellation(X.dtype))
+    X, mean, heavy = _sparse_moments(
+        X, center, owner, _max_cancellation(X.dtype), sample_weight
+    )
     light = np.ones(d, dtype=bool) if heavy is None else ~heavy
     gram = np.zeros((n, n))
     if light.any():
@@ -833,12 +976,14 @@ def sparse_gram_stats(X, *, center=True, owner="this estimator"):
                 light[:] = False
                 gram[:] = 0.0
         del XL
-    if light.all():
-        return mean, gram, False
-    H = np.flatnonzero(~light)
-    mean[H], heavy_gram = _centred_gram(X[:, H].tocsc(), mean[H])
-    gram += heavy_gram
-    return mean, gram, True
+    exact = not light.all()
+    if exact:
+        H = np.flatnonzero(~light)
+        mean[H], heavy_gram = _centred_gram(X[:, H].tocsc(), mean[H], sample_weight)
+        gram += heavy_gram
+    if sample_weight is not None:
+        _scale_rows_columns(gram, np.sqrt(sample_weight))
+    return mean, gram, exact
 
 
 def sparse_centred_product(A, X, mean):

@@ -11,6 +11,10 @@ number of rows.
 Magnitudes: a batch whose squares would underflow or whose sums of squares would
 overflow is summarised scaled by a power of two (exact), and the running statistics
 carry their own power of two, so batches of any magnitude merge without overflow.
+
+Sample weights: a batch's weights enter its statistics (count ``W``, weighted mean
+and scatter, :func:`scatter_stats`'s ``sample_weight``), and Chan's update merges
+weight totals as it merges counts; a batch of total weight 0 changes nothing.
 """
 
 from dataclasses import dataclass
@@ -40,12 +44,18 @@ class Stream:
     exponent : int
     dtype : numpy dtype
         float32 while every batch was float32, as ``fit`` on their concatenation.
+    rows : int
+        The rows seen (``stats.n_samples`` is their weights' total when weighted).
+    weighted : bool
+        Whether a batch came with sample weights.
     """
 
     stats: ScatterStats
     pivot: np.ndarray
     exponent: int
     dtype: np.dtype
+    rows: int = 0
+    weighted: bool = False
 
     @property
     def scale(self):
@@ -79,33 +89,43 @@ class Stream:
         """Both streams' rows (same pivot): Chan et al.'s update at a common power of
         two, rescaled further should the merged sums overflow."""
         exponent = max(self.exponent, other.exponent)
+        rows = self.rows + other.rows
+        weighted = self.weighted or other.weighted
         while True:
             merged = _at(self, exponent).merge(_at(other, exponent))
             if np.isfinite(merged.scatter).all() and np.isfinite(merged.mean).all():
                 dtype = np.result_type(self.dtype, other.dtype)
-                return Stream(merged, self.pivot, exponent, dtype)
+                return Stream(merged, self.pivot, exponent, dtype, rows, weighted)
             exponent += 64
 
 
-def add_batch(stream, X, *, center, owner, pivot=None):
+def add_batch(stream, X, *, center, owner, pivot=None, sample_weight=None):
     """``stream`` (None before the first batch) merged with the statistics of a
     validated batch ``X`` (float32 or float64, dense or sparse). ``pivot``: that of
     a new stream (default: the first row of ``X``, :func:`_pivot`), so that blocks
-    summarised apart (dask's) merge."""
+    summarised apart (dask's) merge. ``sample_weight``: the batch's validated
+    frequency weights (float64), or None."""
     if stream is not None:
         pivot = stream.pivot
     elif pivot is None:
-        pivot = _pivot(X, center)
+        pivot = _pivot(X, center, sample_weight)
+    weighted = sample_weight is not None
+    if weighted and not np.sum(sample_weight) > 0:
+        # no weight: nothing to merge (a zero count leaves the other side unchanged)
+        d = X.shape[1]
+        stats = ScatterStats(0.0, np.zeros(d), np.zeros((d, d)))
+        batch = Stream(stats, pivot, 0, X.dtype, X.shape[0], True)
+        return batch if stream is None else stream._merge(batch)
     guess = None if stream is None else stream.guess(X.dtype)
-    stats = _about_origin(X, pivot, center, owner, guess)
+    stats = _about_origin(X, pivot, center, owner, guess, sample_weight)
     if stats is not None:
-        batch = Stream(stats, pivot, 0, X.dtype)
+        batch = Stream(stats, pivot, 0, X.dtype, X.shape[0], weighted)
     else:
-        batch = _rescaled(X, pivot, center, owner)
+        batch = _rescaled(X, pivot, center, owner, sample_weight)
     return batch if stream is None else stream._merge(batch)
 
 
-def _about_origin(X, pivot, center, owner, guess):
+def _about_origin(X, pivot, center, owner, guess, sample_weight=None):
     """The statistics of ``X`` with their mean less ``pivot``, with no copy of ``X``
     (a dense batch's :func:`scatter_stats` subtracts its shift from each chunk in
     cache), or None when magnitudes spoilt them: a sum of squares overflowed, or the
@@ -113,49 +133,72 @@ def _about_origin(X, pivot, center, owner, guess):
     fit's test, :func:`~sklearn_svd._engine._out_of_range`). ``guess``: the dense
     pass's pivot (:meth:`Stream.guess`), or None for its own probe."""
     n, d = X.shape
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
     try:
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             if sp.issparse(X):
-                stats = sparse_scatter_stats(X, center=center, owner=owner)
-                stats = ScatterStats(n, stats.mean - pivot, stats.scatter)
+                stats = sparse_scatter_stats(X, center=center, owner=owner, **weights)
+                stats = ScatterStats(stats.n_samples, stats.mean - pivot, stats.scatter)
             else:
                 origin = pivot if pivot.any() else None
                 stats = scatter_stats(
-                    X, center=center, owner=owner, origin=origin, pivot=guess
+                    X, center=center, owner=owner, origin=origin, pivot=guess, **weights
                 )
     except MagnitudeError:
         return None
     info = np.finfo(X.dtype)
     trace = np.trace(stats.scatter)
-    if not np.isfinite(trace) or trace < n * d * float(info.tiny) / float(info.eps):
+    if not np.isfinite(trace) or not np.isfinite(stats.mean).all():
+        return None
+    # (weighted: the scatter of rows scaled by sqrt(w), of which the largest is
+    # that many rows' worth)
+    top = 1.0 if sample_weight is None else float(np.max(sample_weight))
+    if trace < n * d * top * float(info.tiny) / float(info.eps):
         return None
     return stats
 
 
-def _rescaled(X, pivot, center, owner):
+def _rescaled(X, pivot, center, owner, sample_weight=None):
     """The batch's statistics when its magnitudes spoilt the direct ones: its rows
     less ``pivot`` in float64 (exact near the pivot, whatever the dtype of ``X``; a
     sparse batch as it is, its mean moved to the pivot afterwards), scaled by a
-    power of two where their squares would underflow or their sums overflow."""
+    power of two where their squares would underflow or their sums overflow.
+    Weighted rows are judged by ``sqrt(max w)`` times their magnitude, in float64
+    (the scaled rows may leave float32's range where their weighted squares do not)."""
     sparse = sp.issparse(X)
     shift = pivot.any() and not sparse
-    rows = np.subtract(X, pivot, dtype=np.float64) if shift else X
-    scale = rescaling(rows)
+    weighted = sample_weight is not None
+    if shift:
+        rows = np.subtract(X, pivot, dtype=np.float64)
+    elif weighted:
+        rows = X.astype(np.float64)
+    else:
+        rows = X
+    root = 1.0 if not weighted else float(np.sqrt(np.max(sample_weight)))
+    scale = rescaling(rows, root)
     exponent = -int(np.frexp(scale)[1] - 1)  # scale = 2**-exponent
     if scale != 1:
         rows = scaled(rows, scale)
     summarise = sparse_scatter_stats if sparse else scatter_stats
-    stats = summarise(rows, center=center, owner=owner)
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+    stats = summarise(rows, center=center, owner=owner, **weights)
     if sparse and pivot.any():
         stats = ScatterStats(stats.n_samples, stats.mean - pivot * scale, stats.scatter)
-    return Stream(stats, pivot, exponent, X.dtype)
+    return Stream(stats, pivot, exponent, X.dtype, X.shape[0], weighted)
 
 
-def _pivot(X, center):
-    """The first row of a dense ``X`` in float64 (0 for sparse ``X`` or no centring)."""
-    if not center or sp.issparse(X) or not np.isfinite(X[0]).all():
+def _pivot(X, center, sample_weight=None):
+    """The first row of a dense ``X`` in float64 (0 for sparse ``X`` or no centring);
+    with weights, the first row of positive weight."""
+    if not center or sp.issparse(X):
         return np.zeros(X.shape[1])
-    return np.asarray(X[0], dtype=np.float64)
+    first = 0
+    if sample_weight is not None:
+        positive = np.flatnonzero(sample_weight > 0)
+        first = int(positive[0]) if positive.size else 0
+    if not np.isfinite(X[first]).all():
+        return np.zeros(X.shape[1])
+    return np.asarray(X[first], dtype=np.float64)
 
 
 def _at(stream, exponent):

@@ -116,3 +116,84 @@ def check_rank(n_components, n_samples, n_features):
 
 class MagnitudeError(ValueError):
     """Finite data whose sums of squares overflow its dtype (the engine rescales it)."""
+
+
+def check_sample_weight(sample_weight, n_samples, *, owner="this estimator"):
+    """``sample_weight`` as a new 1-D float64 array of ``n_samples`` frequency weights
+    (None stays None; a number is given to every row), or a ``ValueError`` stating the
+    rule it breaks.
+
+    The weights must be finite and nonnegative, and their total ``W`` (the number of
+    rows they stand for) must exceed 1: the variances divide by ``W - 1``. The
+    caller's array is never modified (a copy is made whatever its dtype).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        weights = np.full(n_samples, sample_weight, dtype=np.float64)
+    else:
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "biuf":
+            raise ValueError(
+                f"sample_weight must hold numbers; got an array of dtype "
+                f"{weights.dtype}. Pass one nonnegative float per row of X."
+            )
+        weights = np.array(weights, dtype=np.float64)  # a copy: never the caller's
+    if weights.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D, one weight per row of X; got an array of "
+            f"shape {weights.shape}. Pass a vector of length {n_samples}."
+        )
+    if weights.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {weights.shape[0]} weights but X has {n_samples} rows: "
+            "give one weight per row."
+        )
+    bad = np.flatnonzero(~np.isfinite(weights))
+    if bad.size:
+        raise ValueError(
+            f"sample_weight must be finite; it holds NaN or infinity at index "
+            f"{', '.join(map(str, bad[:5]))}{' and more' if bad.size > 5 else ''}. "
+            f"{owner} needs a finite, nonnegative weight per row."
+        )
+    bad = np.flatnonzero(weights < 0)
+    if bad.size:
+        raise ValueError(
+            f"sample_weight must be nonnegative (a weight is the number of times a row "
+            f"counts); it is negative at index {', '.join(map(str, bad[:5]))}"
+            f"{' and more' if bad.size > 5 else ''}. Drop those rows, or give them 0."
+        )
+    total = float(np.sum(weights))
+    if not np.isfinite(total):
+        raise ValueError(
+            "The sum of sample_weight overflows float64: divide the weights by a "
+            "common factor (only their total, the number of rows they stand for, "
+            "changes the variances)."
+        )
+    return weights
+
+
+def check_total_weight(total, owner="this estimator"):
+    """Raise a ``ValueError`` when the weights' total ``W`` leaves the variance
+    undefined (``W <= 1``: it divides by ``W - 1``)."""
+    if total == 0:
+        raise ValueError(
+            f"Every sample weight is zero: {owner} has no rows to fit. Give the rows "
+            "to fit positive weights (a weight counts a row that many times)."
+        )
+    if not total > 1:
+        raise ValueError(
+            f"The sample weights sum to {total:.6g}, but {owner} needs a total above 1: "
+            "weights are frequencies (a weight of 3 counts a row three times) and the "
+            "variances divide by sum(sample_weight) - 1. Relative or importance "
+            "weights should be scaled to sum to the number of rows: "
+            "sample_weight * n_samples / sample_weight.sum()."
+        )
+
+
+def effective_rows(total):
+    """The number of rows that weights of total ``total`` stand for: ``total`` itself
+    when it is a whole number (integer weights: the rows repeated), else the next
+    whole number. It sets the length of the spectrum and the shape the rank rules
+    and the noise estimate see (``min(rows, n_features)`` singular values)."""
+    return int(np.ceil(total))
