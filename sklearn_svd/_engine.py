@@ -574,7 +574,7 @@ def padded(result, k, length=None):
     orthonormal complement vectors and zero columns of ``U``, the whole set then put
     in the one basis and sign convention by :func:`_finish`, as for the repeated
     rows), or dropped (zero weights: fewer rows repeated than given, all of them
-    beyond the rank). ``length`` None: the spectrum as it is.
+    beyond the rank), with their triplets. ``length`` None: the spectrum as it is.
     """
     s = result.singular_values
     spectrum = result.spectrum
@@ -582,8 +582,15 @@ def padded(result, k, length=None):
         m = min(length, result.components.shape[1])
         spectrum = np.concatenate([spectrum[:m], np.zeros(max(m - spectrum.size, 0))])
         spectrum = spectrum.astype(result.spectrum.dtype)
-    if k <= s.size:
-        return replace(result, spectrum=spectrum)
+    if k <= s.size:  # (fewer rows repeated than given: the values beyond are zeros)
+        U = None if result.U is None else result.U[:, :k]
+        return replace(
+            result,
+            singular_values=s[:k],
+            components=result.components[:k],
+            U=U,
+            spectrum=spectrum,
+        )
     extra = k - s.size
     U = result.U
     if U is not None:

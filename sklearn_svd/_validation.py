@@ -163,7 +163,8 @@ def check_sample_weight(sample_weight, n_samples, *, owner="this estimator"):
             f"counts); it is negative at index {', '.join(map(str, bad[:5]))}"
             f"{' and more' if bad.size > 5 else ''}. Drop those rows, or give them 0."
         )
-    total = float(np.sum(weights))
+    with np.errstate(over="ignore"):
+        total = float(np.sum(weights))
     if not np.isfinite(total):
         raise ValueError(
             "The sum of sample_weight overflows float64: divide the weights by a "
