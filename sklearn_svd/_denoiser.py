@@ -135,7 +135,8 @@ class SVDDenoiser(OneToOneFeatureMixin, _BaseSVD):
     explained_variance_ : ndarray of shape (n_components_,)
     explained_variance_ratio_ : ndarray of shape (n_components_,)
     mean_ : ndarray of shape (n_features,)
-    n_samples_ : int
+    n_samples_ : int or float
+        The sum of the weights when fitted with ``sample_weight``.
     noise_variance_ : float
         Mean variance of the discarded components (the probabilistic PCA noise of
         :meth:`score`, as in PCA).

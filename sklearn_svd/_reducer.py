@@ -95,15 +95,17 @@ class SVDReducer(ClassNamePrefixFeaturesOutMixin, _BaseSVD):
     singular_values_ : ndarray of shape (n_components_,)
         Singular values of the centred data.
     explained_variance_ : ndarray of shape (n_components_,)
-        ``singular_values_**2 / (n_samples - 1)`` (``/ n_samples`` when not centring).
+        ``singular_values_**2 / (n_samples - 1)`` (``/ n_samples`` when not centring;
+        with ``sample_weight``, ``n_samples`` is the weights' total).
     explained_variance_ratio_ : ndarray of shape (n_components_,)
         Fraction of the total variance explained by each component.
     mean_ : ndarray of shape (n_features,)
-        Column means (zeros when ``center=False``).
+        Column means (zeros when ``center=False``), weighted by ``sample_weight``.
     n_components_ : int
         Number of components kept.
-    n_samples_ : int
-        Number of training samples.
+    n_samples_ : int or float
+        Number of training samples; with ``sample_weight``, the sum of the weights (a
+        float): the number of rows they stand for.
     noise_variance_ : float
         Mean of the variances not kept: the noise variance of the probabilistic PCA
         model (:meth:`score`, :meth:`get_covariance`), as in PCA; 0 when every
