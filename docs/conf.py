@@ -42,11 +42,16 @@ autodoc_typehints = "none"
 # set_params, set_output, get_metadata_routing) are not: their docstrings link to
 # scikit-learn's own user guide, and api.rst names them instead. Nor are Python's
 # exception methods on the warning class.
+# The metadata-request setters scikit-learn generates for each method that takes
+# sample_weight (set_fit_request, ...) are set on each class, so not inherited: they
+# are excluded by name (their docstrings, too, link to scikit-learn's user guide; the
+# Sample weights page shows their use).
 autodoc_default_options = {
     "members": True,
     "inherited-members": (
         "TransformerMixin,_SetOutputMixin,BaseEstimator,_MetadataRequester,BaseException"
     ),
+    "exclude-members": "set_fit_request,set_partial_fit_request,set_score_request",
 }
 numpydoc_show_class_members = False  # the class template lists the members
 numpydoc_class_members_toctree = False
