@@ -83,6 +83,23 @@ def _variances(result, dof):
     return explained, total, ratio
 
 
+def _plain_batch(estimator, X, stream):
+    """Whether a later ``partial_fit`` batch is a plain float32 or float64 ndarray of
+    one or more rows and the fitted width, fitted without feature names: every check
+    ``validate_data`` would make of it (and it converts nothing). It costs 0.1-0.3 ms
+    a call, up to a quarter of the time of 100 batches of 5000 x 100 beyond one
+    ``fit``, so such batches skip it."""
+    return (
+        stream is not None
+        and type(X) is np.ndarray
+        and X.dtype in (np.float32, np.float64)
+        and X.ndim == 2
+        and X.shape[0] >= 1
+        and X.shape[1] == estimator.n_features_in_
+        and "feature_names_in_" not in estimator.__dict__
+    )
+
+
 class _BaseSVD(TransformerMixin, BaseEstimator):
     """Parameters, validation and fitting shared by SVDReducer and SVDDenoiser.
 
@@ -402,16 +419,17 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
             self._stream = batch if stream is None else stream._merge(batch)
             self._forget_fitted()
             return self
-        X = validate_data(
-            self,
-            X,
-            reset=stream is None,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            ensure_all_finite=False,
-            ensure_min_samples=1,
-            copy=False,
-        )
+        if not _plain_batch(self, X, stream):
+            X = validate_data(
+                self,
+                X,
+                reset=stream is None,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+                ensure_all_finite=False,
+                ensure_min_samples=1,
+                copy=False,
+            )
         if stream is None:
             try:
                 np.empty((X.shape[1], X.shape[1]))
