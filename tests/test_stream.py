@@ -232,6 +232,25 @@ def test_feature_names_are_kept():
     with pytest.raises(ValueError, match="feature names"):
         model.partial_fit(frame[list("dcba")])
     assert list(model.get_feature_names_out()) == list("abcd")
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        model.partial_fit(frame.to_numpy()[:10])
+
+
+def test_later_batches_are_checked():
+    # plain ndarray batches after the first skip validate_data: what it would refuse
+    # must still be refused
+    rng = np.random.default_rng(10)
+    model = SVDReducer(2).partial_fit(rng.standard_normal((20, 4)))
+    with pytest.raises(ValueError, match="4 features"):
+        model.partial_fit(rng.standard_normal((20, 5)))
+    with pytest.raises(ValueError, match="2D array"):
+        model.partial_fit(rng.standard_normal(4))
+    with pytest.raises(ValueError, match="0 sample"):
+        model.partial_fit(np.empty((0, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        model.partial_fit(np.full((3, 4), np.nan))
+    model.partial_fit(np.arange(8).reshape(2, 4))  # integers: converted, as by fit
+    assert model.mean_.dtype == np.float64
 
 
 def test_dense_and_sparse_batches_mixed():
