@@ -622,15 +622,26 @@ def test_all_weight_on_one_row(rng):
     assert r.n_samples_ == 4
 
 
-@pytest.mark.parametrize("solver", EXACT)
+# asking for components beyond the rank: the Gram solver warns on both fits
+@pytest.mark.filterwarnings("ignore::sklearn_svd.ConditioningWarning")
+@pytest.mark.parametrize("solver", [*EXACT, "randomized", "auto"])
 def test_k_near_min_dimension(rng, solver):
     # as many components as the repeated rows allow, more than the distinct rows have
     X = _data(rng, 6, 20)
-    w = np.array([3, 2, 4, 1, 0, 2], dtype=float)  # W = 12 rows, 5 distinct
-    a = SVDReducer(12, solver="full").fit(X, sample_weight=w)
-    b = SVDReducer(12, solver="full").fit(_repeated(X, w))
-    _assert_same_model(a, b, rtol=1e-11)
-    assert_allclose(a.transform(X), b.transform(X), atol=1e-11)
+    w = np.array([3, 2, 4, 1, 0, 2], dtype=float)  # W = 12 rows, 5 distinct: rank 4
+    options = dict(solver=solver, random_state=0, n_iter=100, tol=1e-14)
+    a = SVDReducer(12, **options).fit(X, sample_weight=w)
+    b = SVDReducer(12, **options).fit(_repeated(X, w))
+    assert a.n_components_ == b.n_components_ == 12
+    s, t = a.singular_values_, b.singular_values_
+    assert_allclose(s[:4], t[:4], rtol=1e-11)
+    # the zeros: exact (appended) against rounding, at most the Gram floor of s_1
+    floor = 1e-13 if a.solver_ == b.solver_ == "full" else 5e-7
+    assert_allclose(s[4:], t[4:], atol=floor * t[0])
+    assert_allclose(a.components_[:4], b.components_[:4], atol=1e-10)
+    # the directions of the zeros: the same canonical complement
+    assert_allclose(a.components_, b.components_, atol=1e-6)
+    assert_allclose(a.mean_, b.mean_, atol=1e-13)
 
 
 def test_concurrent_weighted_fits(rng):
