@@ -623,3 +623,19 @@ def test_tied_singular_values_have_one_basis(data, k):
                 # ties resolved to the rounding of the tied subspace: u s_1 / gap with
                 # a gap of ~0.5 s_1 to the rest (arpack and the Gram solvers ~1e-10)
                 assert_allclose(result.components, ref.components, atol=1e-9)
+
+
+def test_scatter_stats_of_unaligned_data():
+    # dask blocks unpickled on a worker can be unaligned: numpy's products of such data
+    # skip BLAS, so their chunks are copied to an aligned buffer; same statistics
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((20_000, 30)) + 2
+    raw = np.empty(X.nbytes + 1, dtype=np.uint8)[1:]
+    unaligned = raw.view(np.float64).reshape(X.shape)
+    unaligned[...] = X
+    assert not unaligned.flags.aligned
+    ours, aligned = scatter_stats(unaligned), scatter_stats(X)
+    # the contract's |E_ij| <= c u sqrt(S_ii S_jj): off-diagonal sums cancel
+    scale = np.sqrt(np.outer(np.diag(aligned.scatter), np.diag(aligned.scatter)))
+    assert np.all(np.abs(ours.scatter - aligned.scatter) <= 1e-13 * scale)
+    assert_allclose(ours.mean, aligned.mean, rtol=1e-14)
