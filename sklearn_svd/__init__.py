@@ -2,6 +2,7 @@
 
 from ._denoiser import SVDDenoiser
 from ._engine import ConditioningWarning
+from ._impute import SVDImputer
 from ._plot import ScreeDisplay
 from ._reducer import SVDReducer
 
@@ -10,6 +11,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConditioningWarning",
     "SVDDenoiser",
+    "SVDImputer",
     "SVDReducer",
     "ScreeDisplay",
     "__version__",

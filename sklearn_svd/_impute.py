@@ -1,0 +1,910 @@
+"""SVDImputer: missing entries filled from a low-rank model fitted by iterative SVD.
+
+The model is the PCA model, a column mean plus a low-rank matrix,
+``X ~= 1 mean^T + U diag(t) V^T``, fitted to the observed entries only. Every
+iteration fills the missing entries of the completed matrix ``Z`` from the current
+model and refits the model to ``Z`` by one truncated SVD through the shared engine
+(:func:`sklearn_svd._engine.decompose`): the majorisation (EM) scheme of hard-impute
+and soft-impute (Mazumder, Hastie & Tibshirani 2010), with the singular values of each
+iterate kept (hard), shrunk by the estimated noise (the default) or soft-thresholded.
+"""
+
+import warnings
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import MissingIndicator
+from sklearn.utils import check_random_state
+
+from ._base import centred_dot
+from ._compat import (
+    IntegralNotBool,
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+from ._engine import decompose
+from ._rank import Shape
+from ._scatter import single_threaded_blas
+from ._validation import check_numeric_columns
+
+#: Share of the observed entries held out to choose the rank (or lambda) by "auto".
+HELD_OUT = 0.1
+#: A candidate must lower the held-out error by this fraction (and by the path's
+#: tolerance, below which errors are convergence noise) to count as better ...
+MIN_GAIN = 1e-3
+#: ... and the path stops after this many candidates in a row that do not.
+PATIENCE = 2
+#: Rank candidates grow by this factor (at least by one): 0, 1, 2, 3, 4, 6, 9, 14, 21, ...
+RANK_GROWTH = 1.5
+#: Soft-impute's lambda candidates decrease by this factor from the largest singular value.
+LAMBDA_RATIO = 0.8
+#: Smallest lambda tried, as a fraction of the first.
+LAMBDA_FLOOR = 1e-4
+#: Tolerance of the fits along the path (or ``tol``, if looser): they only need to
+#: rank the candidates, whose held-out errors differ by far more.
+PATH_TOL = 1e-3
+#: The smallest candidate whose held-out error is within ``MIN_GAIN`` of the best plus
+#: this many path tolerances is chosen (a slowly converging fit stops up to a few
+#: tolerances short of its fixed point).
+SLACK = 5
+#: Bytes of the stacked least-squares systems solved at once.
+_SOLVE_BYTES = 2**25
+
+
+def _norm(x):
+    """Frobenius norm without overflow or underflow (BLAS nrm2 scales as it sums)."""
+    return float(scipy.linalg.norm(np.ravel(x), check_finite=False)) if x.size else 0.0
+
+
+@dataclass(frozen=True)
+class _Model:
+    """One iterate's low-rank model of the completed matrix ``Z``.
+
+    ``L = mean + scores diag(shrunk / singular_values) components``, with ``scores``
+    the projections ``(Z - mean) components^T``; the ``k`` components are the top
+    right singular vectors of the centred ``Z``.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    singular_values: np.ndarray  # float64
+    shrunk: np.ndarray  # float64, 0 <= shrunk <= singular_values
+    total_norm: float  # ||Z - 1 mean^T||_F
+    noise_level: float  # estimated sigma (hard with shrinkage), else NaN
+    threshold: float  # singular value at or below which shrunk is 0
+
+    def kept(self, dtype):
+        """The components with a nonzero shrunk value that is not rounding: of
+        ``s <= max(n, d) eps s_1`` only the direction is arbitrary (as in the
+        denoiser), so such components are dropped."""
+        s = self.singular_values
+        rounding = max(self.components.shape[1], 1) * np.finfo(dtype).eps
+        keep = (self.shrunk > 0) & (s > rounding * (s[0] if s.size else 0.0))
+        return keep
+
+
+class _Problem:
+    """The rows and columns an imputer fits (those with an observed entry), their
+    missing mask and the counts the noise estimate needs."""
+
+    def __init__(self, X, missing, seed):
+        self.X = X
+        self.missing = missing
+        self.seed = seed
+        self.n, self.d = X.shape
+        self.shape = Shape(self.n, self.d, True)
+        # centred data has at most min(n - 1, d) nonzero singular values
+        self.max_rank = max(0, min(self.n - 1, self.d))
+
+    def initial(self, missing):
+        """``X`` with the missing entries set to the observed column means (two-pass:
+        the second pass removes the rounding of the first, which matters at a large
+        offset). Every column has an observed entry."""
+        observed = ~missing
+        counts = observed.sum(axis=0)
+        Z = np.where(observed, self.X, 0).astype(self.X.dtype, order="C")
+        mean = np.add.reduce(Z, axis=0, dtype=np.float64) / counts
+        deviation = np.where(observed, self.X - mean.astype(self.X.dtype), 0)
+        mean += np.add.reduce(deviation, axis=0, dtype=np.float64) / counts
+        np.copyto(Z, mean.astype(Z.dtype), where=missing)
+        return Z
+
+    def degrees_of_freedom(self, n_observed, rank):
+        """Observed entries less the parameters of a rank-``rank`` PCA model (a mean
+        per column and ``rank (n + d - rank)`` for the low-rank part)."""
+        return n_observed - self.d - rank * (self.n + self.d - rank)
+
+    def hard_rank_bound(self, n_observed, shrinkage):
+        """Largest rank the hard method may take: ``min(n - 1, d)``, and with
+        shrinkage one whose residual keeps degrees of freedom for the noise estimate."""
+        k = self.max_rank
+        if shrinkage > 0:
+            while k > 0 and self.degrees_of_freedom(n_observed, k) <= 0:
+                k -= 1
+        return k
+
+
+def _decompose(Z, k, problem, select_rank=None):
+    return decompose(
+        Z, k, random_state=problem.seed, owner="SVDImputer", select_rank=select_rank
+    )
+
+
+def _hard_step(Z, missing, rank, shrinkage, problem, n_observed):
+    """Rank-``rank`` model of ``Z``; with ``shrinkage > 0`` each singular value
+    becomes ``s (1 - shrinkage (e / s)^2)_+`` (see :class:`SVDImputer`, Notes)."""
+    result = _decompose(Z, rank, problem)
+    s = result.singular_values.astype(np.float64)
+    V = result.components
+    sigma, threshold, shrunk = np.nan, 0.0, s
+    if shrinkage > 0 and rank > 0:
+        with single_threaded_blas():  # see _iterate
+            residual = Z - result.mean
+            residual -= centred_dot(Z, result.mean, V.T) @ V
+            np.copyto(residual, 0, where=missing)
+        dof = problem.degrees_of_freedom(n_observed, rank)
+        sigma = _norm(residual) / np.sqrt(dof)
+        share = n_observed / (problem.n * problem.d)
+        # the effective noise of the completed matrix: a component must stand out of
+        # the observed entries' noise, whose bulk the filling inflates by 1 / sqrt(p)
+        shape = problem.shape
+        edge = sigma / np.sqrt(share) * (np.sqrt(shape.N) + np.sqrt(shape.M))
+        threshold = float(np.sqrt(shrinkage) * edge)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(s > 0, threshold / s, np.inf)
+        shrunk = s * np.clip(1 - ratio**2, 0, None)
+    return _Model(result.mean, V, s, shrunk, result.total_norm, sigma, threshold)
+
+
+def _soft_step(Z, lam, cap, problem, previous_rank):
+    """Soft-thresholded model ``s -> (s - lam)_+``, at most ``cap`` components;
+    computes a few more singular values than the last iterate kept, more if they are
+    all above ``lam``."""
+    limit = problem.max_rank if cap is None else min(cap, problem.max_rank)
+    k = min(limit, max(previous_rank + 5, 2 * previous_rank))
+
+    def above(result):
+        # only the kept values are checked for conditioning by the engine: the ones
+        # below lambda may be as small as they like without a slower fallback
+        return int(np.count_nonzero(result.singular_values > lam))
+
+    while True:
+        result = _decompose(Z, k, problem, select_rank=above)
+        if k >= limit or result.rank < k:
+            break
+        k = min(limit, 2 * k)
+    keep = result.rank  # s descending: the kept ones lead
+    s = result.singular_values[:keep].astype(np.float64)
+    return _Model(
+        result.mean,
+        result.components[:keep],
+        s,
+        s - lam,
+        result.total_norm,
+        np.nan,
+        float(lam),
+    )
+
+
+def _iterate(Z, missing, step, tol, max_iter):
+    """Fill ``Z[missing]`` from the model of ``Z`` until the fill moves by at most
+    ``tol ||Z - mean||_F``. Returns the last model, the number of iterations, and the
+    last relative change; ``Z`` is updated in place.
+
+    Each row's missing entries are set by least squares on its observed entries,
+    given the model's mean and components (:func:`_fill_rows`): the exact solution
+    of the row's part of the majorisation step, which has the same fixed points as
+    filling from the model's reconstruction of the row but does not crawl where a
+    row's observed coordinates barely determine its scores (the reconstruction step
+    moves them by ``1 - lambda_min(V_o V_o^T)`` of the way per iteration).
+    """
+    where = np.flatnonzero(missing)
+    rows = np.flatnonzero(missing.any(axis=1))
+    gaps = missing[rows]
+    change = np.inf
+    model, n_iter = None, 0
+    while n_iter < max_iter:
+        n_iter += 1
+        model = step(Z)
+        # single-threaded: these small products and factorisations gain little from
+        # threads, and numpy's pool left spinning made the engine's next LAPACK call
+        # (SciPy's own OpenBLAS) up to 100x slower on a 2-core machine
+        with single_threaded_blas():
+            new = _fill_rows(Z[rows], gaps, model, Z.dtype)[gaps]
+        delta = _norm(new - Z.ravel().take(where))
+        change = delta / model.total_norm if model.total_norm > 0 else 0.0
+        np.put(Z, where, new)
+        if not change > tol:  # NaN (it cannot happen) would stop too
+            break
+    return model, n_iter, change
+
+
+def _fill_rows(values, gaps, model, dtype):
+    """``values`` with each row's gaps filled by ``mean + z V``, ``z`` minimising
+    ``||x_o - mean_o - V_o^T z||^2 + z^T diag(s / t - 1) z`` over the row's observed
+    coordinates ``o`` (see :class:`SVDImputer`, Notes), in float64."""
+    keep = model.kept(dtype)
+    V = np.asarray(model.components[keep], dtype=np.float64)
+    s, t = model.singular_values[keep], model.shrunk[keep]
+    mean = np.asarray(model.mean, dtype=np.float64)
+    out = np.array(values, dtype=np.float64)
+    k, d = V.shape
+    step = max(1, _SOLVE_BYTES // (8 * max(k * k + d, 1)))
+    for start in range(0, values.shape[0], step):
+        block = slice(start, start + step)
+        z = _scores(out[block], gaps[block], mean, V, s / t - 1)
+        np.copyto(out[block], z @ V + mean, where=gaps[block])
+    return out.astype(dtype, copy=False)
+
+
+def _scores(values, gaps, mean, V, ridge):
+    """Each row's ``z`` of :func:`_fill_rows`.
+
+    The normal equations ``(V_o V_o^T + diag(ridge)) z = V_o (x_o - mean_o)`` of all
+    rows come from one product (``V_o V_o^T`` is a sum of the outer products of the
+    observed columns of ``V``) and one stacked solve; their rounding error is
+    ``eps`` times the condition number of that ``k x k`` matrix. Rows where it
+    exceeds ``1 / sqrt(eps)`` (few observed coordinates, or components that live on
+    the missing ones) are solved by the pseudo-inverse of the stacked system
+    ``[V_o^T; diag(sqrt(ridge))]`` instead: error ``eps`` times its condition
+    number, the minimum-norm ``z`` where ``V_o`` leaves it undetermined.
+    """
+    b = values.shape[0]
+    k, d = V.shape
+    if k == 0 or b == 0:
+        return np.zeros((b, k))
+    observed = ~gaps
+    rhs = np.where(observed, values - mean, 0.0) @ V.T
+    gram = np.zeros((b, k * k))
+    chunk = max(1, _SOLVE_BYTES // (8 * k * k))
+    for j in range(0, d, chunk):
+        Vj = V[:, j : j + chunk]
+        outer = (Vj.T[:, :, None] * Vj.T[:, None, :]).reshape(-1, k * k)
+        gram += observed[:, j : j + chunk] @ outer
+    gram = gram.reshape(b, k, k)
+    gram[:, np.arange(k), np.arange(k)] += ridge
+    # rows with fewer observed coordinates than components are singular without a
+    # ridge; the others are singular or ill-conditioned only by accident, and a
+    # Cholesky factorisation finds the suspects cheaply: its pivots lie between the
+    # extreme eigenvalues, so a pivot ratio below 1e-4 flags a large condition
+    # number, and only those rows pay for their eigenvalues
+    bad = np.zeros(b, dtype=bool)
+    if not np.all(ridge > 0):
+        bad = observed.sum(axis=1) < k
+    rest = np.flatnonzero(~bad)
+    try:
+        pivots = np.diagonal(np.linalg.cholesky(gram[rest]), axis1=1, axis2=2) ** 2
+        suspect = rest[pivots.min(axis=1) <= 1e-4 * pivots.max(axis=1)]
+    except np.linalg.LinAlgError:  # one of them is not numerically definite
+        suspect = rest
+    if suspect.size:
+        w = np.linalg.eigvalsh(gram[suspect])
+        bad[suspect] = ~(w[:, 0] > np.sqrt(np.finfo(np.float64).eps) * w[:, -1])
+    good = ~bad
+    z = np.zeros((b, k))
+    if good.any():
+        z[good] = np.linalg.solve(gram[good], rhs[good][..., None])[..., 0]
+    bad = np.flatnonzero(bad)
+    if bad.size:
+        A = observed[bad][:, :, None] * V.T[None]
+        centred = np.where(observed[bad], values[bad] - mean, 0.0)
+        if np.any(ridge > 0):
+            prior = np.broadcast_to(np.diag(np.sqrt(ridge)), (bad.size, k, k))
+            A = np.concatenate([A, prior], axis=1)
+            centred = np.concatenate([centred, np.zeros((bad.size, k))], axis=1)
+        z[bad] = np.einsum("bkm,bm->bk", np.linalg.pinv(A), centred)
+    return z
+
+
+def _held_out(missing, rng):
+    """Flat indices of about ``HELD_OUT`` of the observed entries, leaving every
+    column at least one observed entry."""
+    observed = np.flatnonzero(~missing)
+    size = round(HELD_OUT * observed.size)
+    if size == 0:
+        return observed[:0]
+    held = np.sort(rng.choice(observed, size=size, replace=False))
+    d = missing.shape[1]
+    remaining = (~missing).sum(axis=0) - np.bincount(held % d, minlength=d)
+    emptied = np.flatnonzero(remaining == 0)
+    if emptied.size:
+        # give each emptied column back its first held-out entry
+        columns, first = np.unique(held % d, return_index=True)
+        back = first[np.isin(columns, emptied)]
+        held = np.delete(held, back)
+    return held
+
+
+class SVDImputer(TransformerMixin, BaseEstimator):
+    """Impute missing values from a low-rank PCA model fitted by iterative SVD.
+
+    Fits the PCA model, column means plus a rank-``k`` matrix,
+    ``X ~= 1 mean^T + U diag(t) V^T``, to the observed entries of ``X`` by iterative
+    SVD imputation: the missing entries of the completed matrix ``Z`` start at the
+    observed column means; each iteration takes the top singular triplets of the
+    centred ``Z`` through the package's engine, shrinks the singular values ``s`` to
+    ``t``, and sets the missing entries of ``Z`` to the model's values, until they move
+    by at most ``tol`` relative to ``||Z - mean||_F``. ``fit_transform`` returns
+    ``Z``: the observed entries unchanged, the missing ones from the fitted model.
+    ``transform`` fills the missing entries of new rows from the fitted mean and
+    components, by least squares on each row's observed entries alone.
+
+    Parameters
+    ----------
+    n_components : int or "auto", default="auto"
+        Rank of the model (an upper bound: components shrunk to zero are dropped,
+        and ``n_components_`` says how many are left). At most
+        ``min(n_samples - 1, n_features)``, and with noise shrinkage small enough to
+        leave the residual degrees of freedom (a larger value is lowered to that
+        bound). ``"auto"``: ``method="hard"`` chooses the rank, ``method="soft"``
+        leaves it to the threshold (no bound).
+    method : {"hard", "soft"}, default="hard"
+        ``"hard"``: hard-impute (iterative PCA, EM-PCA), the top ``n_components``
+        singular values of each iterate kept, shrunk by the estimated noise unless
+        ``shrinkage=0``. ``"soft"``: soft-impute (Mazumder, Hastie & Tibshirani 2010),
+        every singular value lowered by ``lambda = shrinkage``, those below it
+        dropped: the minimiser of ``||P_obs(X - 1 mean^T - M)||_F^2 / 2 + lambda
+        ||M||_*``, a convex problem with one solution.
+    shrinkage : float >= 0 or "auto", default="auto"
+        ``method="hard"``: a multiple ``c`` of the squared noise edge: each kept
+        singular value ``s`` becomes ``s (1 - c e^2 / s^2)_+``, where ``e`` is the
+        largest singular value the noise of the observed entries reaches in the
+        completed matrix (Notes). ``0``: plain hard-impute, whose fixed points are
+        those of PCA fitted to the observed entries (EM-PCA); ``"auto"`` means 1.
+        ``method="soft"``: the threshold ``lambda``, in the units of the singular
+        values of the centred data; ``"auto"`` chooses it on held-out entries.
+    missing_values : int, float or np.nan, default=np.nan
+        The placeholder for the missing values; all its occurrences are imputed.
+    add_indicator : bool, default=False
+        If True, a :class:`sklearn.impute.MissingIndicator` of the features with
+        missing values in fit is appended to the output, as in scikit-learn's
+        imputers.
+    keep_empty_features : bool, default=False
+        Features with no observed value in fit carry no information. If False they
+        are dropped from the output (as scikit-learn's imputers do); if True they are
+        kept and imputed with 0. Either way the model leaves them out.
+    max_iter : int, default=500
+        Most iterations of the final fit (and of each fit on the way when choosing
+        the rank or ``lambda``). A ``ConvergenceWarning`` says when the final fit
+        stops at ``max_iter`` without reaching ``tol``.
+    tol : float, default=1e-5
+        The iteration stops when the missing entries move by at most
+        ``tol ||Z - mean||_F`` in one iteration (Mazumder et al.'s criterion, about
+        the mean so that an offset does not loosen it).
+    copy : bool, default=True
+        If False, ``transform`` and ``fit_transform`` fill a float ``X`` in place when
+        they can (the same dtype, no feature dropped, no indicator).
+    random_state : int, RandomState instance or None, default=None
+        Draws the held-out entries of ``"auto"`` and seeds the engine's iterative
+        eigensolvers. Pass an int for reproducible output.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Rank of the fitted model: the components with a nonzero shrunk singular value.
+    components_ : ndarray of shape (n_components_, n_features_kept)
+        Principal axes of the completed training data (over the features with an
+        observed value in fit), by decreasing singular value.
+    singular_values_ : ndarray of shape (n_components_,)
+        Singular values of the centred completed training data.
+    shrunk_singular_values_ : ndarray of shape (n_components_,)
+        The values the model uses in their place (equal for ``shrinkage=0``).
+    explained_variance_ : ndarray of shape (n_components_,)
+        ``singular_values_**2 / (n_samples_fit - 1)``: variances of the completed data
+        along the components.
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Their shares of the total variance of the completed data.
+    mean_ : ndarray of shape (n_features_kept,)
+        Column means of the completed training data.
+    noise_level_ : float
+        Estimated noise standard deviation of the observed entries (hard method with
+        shrinkage), else NaN.
+    threshold_ : float
+        Singular value at or below which a component is dropped: ``sqrt(c) e`` for the
+        hard method (0 with ``shrinkage=0``), ``lambda`` for soft-impute.
+    shrinkage_ : float
+        The shrinkage used: ``c`` (hard) or ``lambda`` (soft), chosen when ``"auto"``.
+    n_iter_ : int
+        Iterations of the final fit.
+    validation_path_ : ndarray of shape (n_candidates, 2) or None
+        With ``"auto"``: each candidate tried (a rank for the hard method, ``lambda``
+        for soft-impute) and its relative error on the held-out entries,
+        ``||fill - X||_F / ||X - mean||_F`` over them. None otherwise.
+    indicator_ : MissingIndicator or None
+        The indicator appended to the output (``add_indicator=True``).
+    n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    SVDReducer : PCA on the completed data (``make_pipeline(SVDImputer(),
+        SVDReducer())``).
+    SVDDenoiser : The same noise edge and shrinkage on complete data.
+
+    Notes
+    -----
+    The model of the completed matrix ``Z`` at an iteration is ``L = 1 mu^T + U
+    diag(t) V^T`` from the centred ``Z = 1 mu^T + U diag(s) V^T + ...``; the missing
+    entries become those of ``L``. Plain hard-impute (``shrinkage=0``) decreases
+    ``||P_obs(X - L)||_F`` at every iteration (a majorisation step) and its fixed
+    points are the stationary points of the PCA fit to the observed entries, as
+    EM-PCA's (Roweis 1998); soft-impute's iteration converges to the unique
+    minimiser of its convex objective (Mazumder et al. 2010, where the column means
+    are left unpenalised: the minimiser over ``mu`` is the mean of ``Z``).
+
+    Noise shrinkage (hard, ``c > 0``) follows the regularised iterative PCA of Josse
+    & Husson (2012), ``s -> s - n sigma^2 / s``, with two changes for missing data:
+    ``sigma^2`` is the residual of the observed entries over their degrees of
+    freedom, ``||P_obs(Z - L_k)||_F^2 / (|obs| - d - k (n + d - k))``, and the noise
+    edge accounts for the filling: in the completed matrix a component fitted to
+    the noise of the observed entries alone is sustained by its own filled values,
+    at about ``1 / sqrt(p)`` times the edge of that noise (``p`` the observed share),
+    so ``e = sigma / sqrt(p) (sqrt(N) + sqrt(M))`` (``N``, ``M``: the larger and
+    smaller of ``n - 1`` and ``d``). Components below ``e`` are dropped: a rank
+    larger than the signal's then costs almost nothing, where plain hard-impute
+    fits noise into the missing entries (on 2000 x 200 data of rank 10 with 50%
+    missing: relative error 0.034 at rank 10 and 15 with shrinkage, 0.20 at rank 15
+    without).
+
+    ``n_components="auto"`` (hard): ``HELD_OUT`` = 10% of the observed entries are
+    held out and the model fitted at ranks 0, 1, 2, ..., growing by a factor 1.25,
+    each fit warm-started from the last; the rank with the smallest error on the
+    held-out entries (lower by at least 0.1% than every smaller rank's) is refitted
+    on all entries, warm-started. The path stops after two ranks in a row without
+    such a gain. ``shrinkage="auto"`` (soft) does the same along ``lambda = 0.8^j
+    s_1``. Spectrum rules (the denoiser's) are not used for the rank: on a filled
+    matrix the noise is not white, and they choose far too many components.
+
+    ``transform`` solves, for each row with missing entries, the least-squares
+    problem of its observed coordinates ``o``: ``min_z ||x_o - mean_o - V_o^T z||^2
+    + z^T diag(s / t - 1) z`` and fills ``mean + V^T z`` (minimum-norm ``z`` when
+    ``V_o`` has fewer rows than components). The ridge ``s / t - 1`` is zero without
+    shrinkage (plain least squares); it is what makes a training row's ``transform``
+    equal its ``fit_transform`` at convergence, for any shrinkage.
+
+    Rows with no observed value are left out of the fit and filled with ``mean_``.
+    Sparse input is refused: its implicit zeros would be taken for observed values.
+    The model is not scale-invariant (as PCA): put columns of different units on a
+    common scale first (:class:`sklearn.preprocessing.StandardScaler` ignores NaN).
+
+    References
+    ----------
+    Mazumder, Hastie & Tibshirani (2010), "Spectral regularization algorithms for
+    learning large incomplete matrices", JMLR 11, 2287-2322.
+
+    Josse & Husson (2012), "Handling missing values in exploratory multivariate data
+    analysis methods", Journal de la SFdS 153(2), 79-99.
+
+    Roweis (1998), "EM algorithms for PCA and SPCA", NIPS 10.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_svd import SVDImputer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 2)) @ rng.standard_normal((2, 8)) + 5
+    >>> X_missing = X.copy()
+    >>> X_missing[rng.random(X.shape) < 0.2] = np.nan
+    >>> imputer = SVDImputer(random_state=0)
+    >>> X_filled = imputer.fit_transform(X_missing)
+    >>> imputer.n_components_
+    2
+    >>> gaps = np.isnan(X_missing)
+    >>> bool(np.abs(X_filled[gaps] - X[gaps]).max() < 1e-6)
+    True
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [IntegralNotBool(0, None, closed="left"), StrOptions({"auto"})],
+        "method": [StrOptions({"hard", "soft"})],
+        "shrinkage": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "missing_values": [Real],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "copy": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        method="hard",
+        shrinkage="auto",
+        missing_values=np.nan,
+        add_indicator=False,
+        keep_empty_features=False,
+        max_iter=500,
+        tol=1e-5,
+        copy=True,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.method = method
+        self.shrinkage = shrinkage
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.max_iter = max_iter
+        self.tol = tol
+        self.copy = copy
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._nan_missing()
+        tags.input_tags.sparse = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # -- validation -------------------------------------------------------------------
+
+    def _nan_missing(self):
+        value = self.missing_values
+        return isinstance(value, Real) and bool(np.isnan(value))
+
+    def _validate(self, X, reset):
+        """Dense float ``X`` (the caller's array when no conversion is needed: never
+        written unless ``copy=False``) and its missing mask."""
+        if sp.issparse(X):
+            raise TypeError(
+                "SVDImputer does not accept sparse input: the implicit zeros of a "
+                "sparse matrix would be taken for observed values. Pass X.toarray() "
+                "with the missing entries set to missing_values."
+            )
+        check_numeric_columns(X, "SVDImputer")
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan" if self._nan_missing() else True,
+            reset=reset,
+            copy=False,
+        )
+        missing = np.isnan(X) if self._nan_missing() else X == self.missing_values
+        return X, missing
+
+    # -- fitting ----------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the low-rank model to the observed entries of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing entries marked by ``missing_values``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted imputer.
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit the model and return ``X`` completed by it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing entries marked by ``missing_values``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            ``X`` with its missing entries set to the fitted model's values at the
+            last iteration (observed entries unchanged), without the features that
+            had no observed value unless ``keep_empty_features``, and the missing
+            indicator appended with ``add_indicator``.
+        """
+        X, missing, Z, rows = self._fit(X)
+        gaps = missing[:, self._kept]
+        indicator = self._indicator(missing)
+        imputed = np.empty(gaps.shape, dtype=X.dtype)
+        imputed[:] = self.mean_  # rows with no observed value
+        imputed[np.ix_(rows, np.flatnonzero(self._varying))] = Z
+        target = self._target(X)
+        np.copyto(target, imputed, where=gaps)
+        return self._compose(target, X.shape, indicator)
+
+    def _fit(self, X):
+        X, missing = self._validate(X, reset=True)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._kept = ~missing.all(axis=0)
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(
+                missing_values=self.missing_values, error_on_new=False
+            ).fit(X)
+        else:
+            self.indicator_ = None
+        # Columns whose observed values are all equal (one observed value, zero
+        # columns of images, constant features) are a fixed point of the model: zero
+        # loadings, filled with their value. They stay out of the iteration, where
+        # rounding-level fills would only make the completed matrix graded.
+        observed_min = np.where(missing, np.inf, X).min(axis=0)
+        observed_max = np.where(missing, -np.inf, X).max(axis=0)
+        constant = (observed_min == observed_max)[self._kept]
+        cols = np.flatnonzero(self._kept)[~constant]
+        sub_missing = missing[:, cols]
+        rows = np.flatnonzero(~sub_missing.all(axis=1))
+        problem = _Problem(
+            np.ascontiguousarray(X[np.ix_(rows, cols)]), sub_missing[rows], seed
+        )
+        if rows.size:
+            Z, model, n_iter, change = self._solve(problem, rng)
+        else:  # nothing varies: a mean model
+            self.validation_path_ = None
+            self.shrinkage_ = 0.0 if self.shrinkage == "auto" else float(self.shrinkage)
+            empty = np.zeros((0, 0), dtype=X.dtype)
+            model = _Model(
+                empty.sum(axis=0), empty, np.zeros(0), np.zeros(0), 0.0, np.nan, 0.0
+            )
+            Z, n_iter, change = empty, 0, 0.0
+        if change > self.tol:
+            warnings.warn(
+                f"SVDImputer did not converge in max_iter={self.max_iter} iterations: "
+                f"the last moved the missing entries by {change:.2g} of ||Z - mean||_F"
+                f" (tol={self.tol:g}). Raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._set_fitted(model, problem, n_iter, X.dtype)
+        # the model over the kept features: the constant ones at their value
+        varying = ~constant
+        mean = observed_min[self._kept].astype(X.dtype)
+        mean[varying] = self.mean_
+        components = np.zeros((self.n_components_, varying.size), dtype=X.dtype)
+        components[:, varying] = self.components_
+        self.mean_, self.components_ = mean, components
+        self._varying = varying
+        return X, missing, Z, rows
+
+    def _solve(self, problem, rng):
+        """The final model and completed matrix, the rank or lambda chosen first when
+        ``"auto"`` asks for it."""
+        missing = problem.missing
+        n_observed = int(missing.size - np.count_nonzero(missing))
+        self.validation_path_ = None
+        if self.method == "hard":
+            coef = 1.0 if self.shrinkage == "auto" else float(self.shrinkage)
+            self.shrinkage_ = coef
+            bound = problem.hard_rank_bound(n_observed, coef)
+            if self.n_components == "auto":
+                rank, Z = self._rank_path(problem, coef, rng)
+            else:
+                rank, Z = min(self.n_components, bound), problem.initial(missing)
+
+            def step(Z):
+                return _hard_step(Z, missing, rank, coef, problem, n_observed)
+
+        else:
+            cap = None if self.n_components == "auto" else self.n_components
+            if self.shrinkage == "auto":
+                lam, Z = self._lambda_path(problem, cap, rng)
+            else:
+                lam, Z = float(self.shrinkage), problem.initial(missing)
+            self.shrinkage_ = lam
+            state = {"rank": 0}
+
+            def step(Z):
+                model = _soft_step(Z, lam, cap, problem, state["rank"])
+                state["rank"] = model.components.shape[0]
+                return model
+
+        model, n_iter, change = _iterate(Z, missing, step, self.tol, self.max_iter)
+        if model is None:  # pragma: no cover - max_iter >= 1
+            raise RuntimeError("no iteration ran")
+        return Z, model, n_iter, change
+
+    def _path(self, problem, candidates, make_step, rng):
+        """Fit along ``candidates`` (warm starts) with ``HELD_OUT`` of the observed
+        entries held out; return the best candidate and its completed matrix with
+        the held-out entries put back, or the first candidate when nothing can be
+        held out."""
+        held = _held_out(problem.missing, rng)
+        if held.size == 0:
+            first = next(iter(candidates))
+            return first, problem.initial(problem.missing)
+        missing = problem.missing.copy()
+        missing.ravel()[held] = True
+        n_observed = int(missing.size - np.count_nonzero(missing))
+        truth = problem.X.ravel().take(held)
+        Z = problem.initial(missing)
+        tol = max(self.tol, PATH_TOL)
+        path, gains, misses = [], [], 0  # gains: (candidate, error, Z) improving ones
+        for candidate in candidates:
+            step = make_step(candidate, missing, n_observed)
+            model, _, _ = _iterate(Z, missing, step, tol, self.max_iter)
+            scale = _norm(truth - model.mean[held % problem.d])
+            error = _norm(Z.ravel().take(held) - truth)
+            error = error / scale if scale > 0 else 0.0
+            path.append((candidate, error))
+            if not gains or error < gains[-1][1] * (1 - MIN_GAIN) - tol:
+                gains.append((candidate, error, Z.copy()))
+                # warm starts kept only for the candidates still in the window
+                gains = [g for g in gains if g[1] <= error * (1 + MIN_GAIN) + SLACK * tol]
+                misses = 0
+            elif model.kept(Z.dtype).any():
+                # (a candidate whose shrinker kept nothing, as the first ranks when
+                # their noise estimate still holds the signal, is no evidence)
+                misses += 1
+                if misses >= PATIENCE:
+                    break
+        self.validation_path_ = np.array(path, dtype=np.float64)
+        # the first improving candidate within the window of the best: held-out
+        # errors closer than the path's convergence cannot tell candidates apart
+        best, _, best_Z = gains[0]
+        best_Z.ravel()[held] = truth
+        return best, best_Z
+
+    def _rank_path(self, problem, coef, rng):
+        missing = problem.missing
+        n_train = round((1 - HELD_OUT) * (missing.size - np.count_nonzero(missing)))
+        bound = problem.hard_rank_bound(n_train, coef)
+
+        def ranks():
+            k = 0
+            while k <= bound:
+                yield k
+                k = max(k + 1, round(RANK_GROWTH * k))
+
+        def make_step(rank, missing, n_observed):
+            def step(Z):
+                return _hard_step(Z, missing, rank, coef, problem, n_observed)
+
+            return step
+
+        return self._path(problem, ranks(), make_step, rng)
+
+    def _lambda_path(self, problem, cap, rng):
+        top = _decompose(problem.initial(problem.missing), 1, problem)
+        first = float(top.singular_values[0]) if top.singular_values.size else 0.0
+
+        def lambdas():
+            lam = first
+            yield lam
+            while lam > LAMBDA_FLOOR * first:
+                lam *= LAMBDA_RATIO
+                yield lam
+
+        def make_step(lam, missing, n_observed):
+            state = {"rank": 0}
+
+            def step(Z):
+                model = _soft_step(Z, lam, cap, problem, state["rank"])
+                state["rank"] = model.components.shape[0]
+                return model
+
+            return step
+
+        return self._path(problem, lambdas(), make_step, rng)
+
+    def _set_fitted(self, model, problem, n_iter, dtype):
+        keep = model.kept(dtype) if model.singular_values.size else np.zeros(0, bool)
+        s = model.singular_values[keep]
+        self.n_components_ = int(keep.sum())
+        self.components_ = np.asarray(model.components[keep], dtype=dtype)
+        self.singular_values_ = s.astype(dtype)
+        self.shrunk_singular_values_ = model.shrunk[keep].astype(dtype)
+        self.mean_ = np.asarray(model.mean, dtype=dtype)
+        dof = max(problem.n - 1, 1)
+        norm = model.total_norm
+        with np.errstate(over="ignore"):
+            self.explained_variance_ = ((s / np.sqrt(dof)) ** 2).astype(dtype)
+        ratio = (s / norm) ** 2 if norm > 0 else np.zeros_like(s)
+        self.explained_variance_ratio_ = ratio.astype(dtype)
+        self.noise_level_ = float(model.noise_level)
+        self.threshold_ = float(model.threshold)
+        self.n_iter_ = int(n_iter)
+
+    # -- transforming -----------------------------------------------------------------
+
+    def transform(self, X):
+        """Fill the missing entries of ``X`` from the fitted model.
+
+        Each row's missing entries come from the fitted mean and components, by
+        least squares on that row's observed entries alone (Notes); observed
+        entries are returned unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with the features seen in fit.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            As in :meth:`fit_transform`.
+        """
+        check_is_fitted(self)
+        X, missing = self._validate(X, reset=False)
+        gaps = missing[:, self._kept]
+        indicator = self._indicator(missing)
+        target = self._target(X)
+        rows = np.flatnonzero(gaps.any(axis=1))
+        model = _Model(
+            self.mean_,
+            self.components_,
+            self.singular_values_.astype(np.float64),
+            self.shrunk_singular_values_.astype(np.float64),
+            1.0,
+            self.noise_level_,
+            self.threshold_,
+        )
+        step = max(1, _SOLVE_BYTES // (8 * X.shape[1]))
+        for start in range(0, rows.size, step):
+            block = rows[start : start + step]
+            target[block] = _fill_rows(target[block], gaps[block], model, X.dtype)
+        return self._compose(target, X.shape, indicator)
+
+    def _indicator(self, missing):
+        """The indicator's columns (computed before ``X`` may be filled in place)."""
+        if self.indicator_ is None:
+            return None
+        return missing[:, self.indicator_.features_]
+
+    def _target(self, X):
+        """The array the kept features are imputed in: ``X`` itself when
+        ``copy=False`` allows (every feature kept), else a copy of the kept columns."""
+        kept = self._kept
+        if not kept.all():
+            return X[:, kept]  # a copy
+        if not self.copy and X.flags.writeable:
+            return X
+        return np.array(X, order="C")
+
+    def _compose(self, imputed, shape, indicator):
+        """The output: the empty features back in their places as 0 when kept, then
+        the indicator."""
+        kept = self._kept
+        out = imputed
+        if self.keep_empty_features and not kept.all():
+            out = np.zeros(shape, dtype=imputed.dtype)
+            out[:, kept] = imputed
+        if indicator is not None:
+            out = np.hstack([out, indicator.astype(out.dtype)])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Get output feature names for transformation.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input features. If None, ``feature_names_in_`` is used, or
+            ``["x0", ..., "x(n_features_in_ - 1)"]`` without it; otherwise it must
+            match ``feature_names_in_`` when that is defined.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The kept input features (all with ``keep_empty_features``), then the
+            indicator's names (``missingindicator_<feature>``).
+        """
+        check_is_fitted(self, "n_features_in_")
+        names = OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+        out = names if self.keep_empty_features else names[self._kept]
+        if self.indicator_ is not None:
+            out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
+        return out
