@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_svd import SVDDenoiser, SVDReducer
+from sklearn_svd import SVDDenoiser, SVDImputer, SVDReducer
 
 ESTIMATORS = [
     SVDReducer(),
@@ -20,6 +20,9 @@ ESTIMATORS = [
     SVDReducer(n_components=1, solver="arpack", random_state=0),
     SVDDenoiser(n_components=1, noise_level=0.5, solver="randomized", random_state=0),
     SVDReducer(n_components=2, solver="full"),
+    SVDImputer(random_state=0),
+    SVDImputer(method="soft", random_state=0),
+    SVDImputer(n_components=2, shrinkage=0, add_indicator=True, random_state=0),
 ]
 
 
