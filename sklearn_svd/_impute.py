@@ -52,10 +52,15 @@ LAMBDA_FLOOR = 1e-4
 #: Tolerance of the fits along the path (or ``tol``, if looser): they only need to
 #: rank the candidates, whose held-out errors differ by far more.
 PATH_TOL = 1e-3
+#: Most iterations of each fit along the path (or ``max_iter``, if fewer).
+PATH_MAX_ITER = 30
 #: The smallest candidate whose held-out error is within ``MIN_GAIN`` of the best plus
 #: this many path tolerances is chosen (a slowly converging fit stops up to a few
 #: tolerances short of its fixed point).
 SLACK = 5
+#: The iteration also stops when the fill moves by less than this many unit roundoffs
+#: of its own norm.
+ROUNDING = 16
 #: Bytes of the stacked least-squares systems solved at once.
 _SOLVE_BYTES = 2**25
 
@@ -118,17 +123,25 @@ class _Problem:
         np.copyto(Z, mean.astype(Z.dtype), where=missing)
         return Z
 
-    def degrees_of_freedom(self, n_observed, rank):
-        """Observed entries less the parameters of a rank-``rank`` PCA model (a mean
-        per column and ``rank (n + d - rank)`` for the low-rank part)."""
-        return n_observed - self.d - rank * (self.n + self.d - rank)
+    def observed_counts(self):
+        """Observed entries of each row."""
+        return self.d - self.missing.sum(axis=1)
 
-    def hard_rank_bound(self, n_observed, shrinkage):
+    def degrees_of_freedom(self, counts, rank):
+        """Residual degrees of freedom of a rank-``rank`` model fitted by least squares
+        to rows with ``counts`` observed entries: each row's scores take
+        ``min(count, rank)`` of them, the mean ``d`` and the subspace
+        ``rank (d - rank)``. (Complete data: ``(n - rank) (d - rank) - d``, the
+        count of Josse & Husson's regularised PCA to ``rank`` entries.)"""
+        rows = int(np.sum(np.clip(counts - rank, 0, None)))
+        return rows - self.d - rank * (self.d - rank)
+
+    def hard_rank_bound(self, counts, shrinkage):
         """Largest rank the hard method may take: ``min(n - 1, d)``, and with
         shrinkage one whose residual keeps degrees of freedom for the noise estimate."""
         k = self.max_rank
         if shrinkage > 0:
-            while k > 0 and self.degrees_of_freedom(n_observed, k) <= 0:
+            while k > 0 and self.degrees_of_freedom(counts, k) <= 0:
                 k -= 1
         return k
 
@@ -139,21 +152,24 @@ def _decompose(Z, k, problem, select_rank=None):
     )
 
 
-def _hard_step(Z, missing, rank, shrinkage, problem, n_observed):
+def _hard_step(Z, missing, rank, shrinkage, problem, counts):
     """Rank-``rank`` model of ``Z``; with ``shrinkage > 0`` each singular value
-    becomes ``s (1 - shrinkage (e / s)^2)_+`` (see :class:`SVDImputer`, Notes)."""
+    becomes ``s (1 - shrinkage (e / s)^2)_+`` (see :class:`SVDImputer`, Notes).
+    ``counts``: the observed entries of each row."""
     result = _decompose(Z, rank, problem)
     s = result.singular_values.astype(np.float64)
     V = result.components
     sigma, threshold, shrunk = np.nan, 0.0, s
-    if shrinkage > 0 and rank > 0:
+    dof = problem.degrees_of_freedom(counts, rank)
+    if shrinkage > 0 and rank > 0 and dof > 0:
+        # the residual of the observed entries under this mean and subspace, each row
+        # by least squares on its own observed entries (EM-PCA's objective): the
+        # residual of the SVD of Z would count the errors of the current fills too,
+        # and an early iterate's would then drop components the data supports
         with single_threaded_blas():  # see _iterate
-            residual = Z - result.mean
-            residual -= centred_dot(Z, result.mean, V.T) @ V
-            np.copyto(residual, 0, where=missing)
-        dof = problem.degrees_of_freedom(n_observed, rank)
-        sigma = _norm(residual) / np.sqrt(dof)
-        share = n_observed / (problem.n * problem.d)
+            rss = _residual_norm(Z, missing, result.mean, V)
+        sigma = rss / np.sqrt(dof)
+        share = counts.sum() / (problem.n * problem.d)
         # the effective noise of the completed matrix: a component must stand out of
         # the observed entries' noise, whose bulk the filling inflates by 1 / sqrt(p)
         shape = problem.shape
@@ -163,6 +179,28 @@ def _hard_step(Z, missing, rank, shrinkage, problem, n_observed):
             ratio = np.where(s > 0, threshold / s, np.inf)
         shrunk = s * np.clip(1 - ratio**2, 0, None)
     return _Model(result.mean, V, s, shrunk, result.total_norm, sigma, threshold)
+
+
+def _residual_norm(Z, missing, mean, V):
+    """``||P_obs(Z - 1 mean^T - scores V)||_F``, each row's scores its least squares
+    on its observed entries (the projection, for a complete row)."""
+    partial = missing.any(axis=1)
+    complete = Z[~partial]
+    residual = complete - mean
+    residual -= centred_dot(complete, mean, V.T) @ V
+    norm = _norm(residual)
+    rows = np.flatnonzero(partial)
+    V = np.asarray(V, dtype=np.float64)
+    mean = np.asarray(mean, dtype=np.float64)
+    k, d = V.shape
+    step = max(1, _SOLVE_BYTES // (8 * max(k * k + d, 1)))
+    for start in range(0, rows.size, step):
+        block = rows[start : start + step]
+        values, gaps = Z[block].astype(np.float64), missing[block]
+        z = _scores(values, gaps, mean, V, np.zeros(k), exact=False)
+        residual = np.where(gaps, 0.0, values - mean - z @ V)
+        norm = float(np.hypot(norm, _norm(residual)))
+    return norm
 
 
 def _soft_step(Z, lam, cap, problem, previous_rank):
@@ -197,8 +235,9 @@ def _soft_step(Z, lam, cap, problem, previous_rank):
 
 def _iterate(Z, missing, step, tol, max_iter):
     """Fill ``Z[missing]`` from the model of ``Z`` until the fill moves by at most
-    ``tol ||Z - mean||_F``. Returns the last model, the number of iterations, and the
-    last relative change; ``Z`` is updated in place.
+    ``tol ||Z - mean||_F`` (or less than its own rounding). Returns the last model,
+    the number of iterations, the last relative change and whether it converged;
+    ``Z`` is updated in place.
 
     Each row's missing entries are set by least squares on its observed entries,
     given the model's mean and components (:func:`_fill_rows`): the exact solution
@@ -222,10 +261,14 @@ def _iterate(Z, missing, step, tol, max_iter):
             new = _fill_rows(Z[rows], gaps, model, Z.dtype)[gaps]
         delta = _norm(new - Z.ravel().take(where))
         change = delta / model.total_norm if model.total_norm > 0 else 0.0
+        # the fills carry rounding of their own magnitude (float32 at an offset of 1e6:
+        # 0.06 each), which no iteration removes: a change below it is convergence
+        floor = ROUNDING * np.finfo(Z.dtype).eps * _norm(new)
         np.put(Z, where, new)
-        if not change > tol:  # NaN (it cannot happen) would stop too
+        converged = not (delta > tol * model.total_norm and delta > floor)
+        if converged:
             break
-    return model, n_iter, change
+    return model, n_iter, change, converged
 
 
 def _fill_rows(values, gaps, model, dtype):
@@ -246,7 +289,7 @@ def _fill_rows(values, gaps, model, dtype):
     return out.astype(dtype, copy=False)
 
 
-def _scores(values, gaps, mean, V, ridge):
+def _scores(values, gaps, mean, V, ridge, exact=True):
     """Each row's ``z`` of :func:`_fill_rows`.
 
     The normal equations ``(V_o V_o^T + diag(ridge)) z = V_o (x_o - mean_o)`` of all
@@ -257,6 +300,8 @@ def _scores(values, gaps, mean, V, ridge):
     the missing ones) are solved by the pseudo-inverse of the stacked system
     ``[V_o^T; diag(sqrt(ridge))]`` instead: error ``eps`` times its condition
     number, the minimum-norm ``z`` where ``V_o`` leaves it undetermined.
+    ``exact=False``: every row by the normal equations with a ``sqrt(eps)`` Tikhonov
+    term, for the residual only.
     """
     b = values.shape[0]
     k, d = V.shape
@@ -264,20 +309,40 @@ def _scores(values, gaps, mean, V, ridge):
         return np.zeros((b, k))
     observed = ~gaps
     rhs = np.where(observed, values - mean, 0.0) @ V.T
-    gram = np.zeros((b, k * k))
+    # V_o V_o^T = sum of the outer products of the observed columns of V, or
+    # V V^T less those of the missing ones: a sparse product over the fewer
+    n_missing = np.count_nonzero(gaps)
+    fewer_missing = n_missing < gaps.size - n_missing
+    side = gaps if fewer_missing else observed
+    if fewer_missing:
+        gram = np.tile((V @ V.T).ravel(), (b, 1))
+    else:
+        gram = np.zeros((b, k * k))
     chunk = max(1, _SOLVE_BYTES // (8 * k * k))
     for j in range(0, d, chunk):
         Vj = V[:, j : j + chunk]
         outer = (Vj.T[:, :, None] * Vj.T[:, None, :]).reshape(-1, k * k)
-        gram += observed[:, j : j + chunk] @ outer
+        product = sp.csr_matrix(side[:, j : j + chunk], dtype=np.float64) @ outer
+        gram += -product if fewer_missing else product
     gram = gram.reshape(b, k, k)
     gram[:, np.arange(k), np.arange(k)] += ridge
+    if not exact:
+        # a residual, not scores, is wanted: the residual of least squares is
+        # well-conditioned even where the scores are not, and a Tikhonov term of
+        # sqrt(eps) (the eigenvalues of V_o V_o^T are at most 1) changes it by about
+        # that much relative, making every system definite
+        gram[:, np.arange(k), np.arange(k)] += np.sqrt(np.finfo(np.float64).eps)
+        return np.linalg.solve(gram, rhs[..., None])[..., 0]
     # rows with fewer observed coordinates than components are singular without a
     # ridge; the others are singular or ill-conditioned only by accident, and a
     # Cholesky factorisation finds the suspects cheaply: its pivots lie between the
     # extreme eigenvalues, so a pivot ratio below 1e-4 flags a large condition
     # number, and only those rows pay for their eigenvalues
     bad = np.zeros(b, dtype=bool)
+    floor = np.sqrt(np.finfo(np.float64).eps)
+    if np.all(ridge > 0) and ridge.min() > floor * (1 + ridge.max()):
+        # the ridge alone bounds every condition number by (1 + max) / min
+        return np.linalg.solve(gram, rhs[..., None])[..., 0]
     if not np.all(ridge > 0):
         bad = observed.sum(axis=1) < k
     rest = np.flatnonzero(~bad)
@@ -288,7 +353,7 @@ def _scores(values, gaps, mean, V, ridge):
         suspect = rest
     if suspect.size:
         w = np.linalg.eigvalsh(gram[suspect])
-        bad[suspect] = ~(w[:, 0] > np.sqrt(np.finfo(np.float64).eps) * w[:, -1])
+        bad[suspect] = ~(w[:, 0] > floor * w[:, -1])
     good = ~bad
     z = np.zeros((b, k))
     if good.any():
@@ -652,7 +717,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             np.ascontiguousarray(X[np.ix_(rows, cols)]), sub_missing[rows], seed
         )
         if rows.size:
-            Z, model, n_iter, change = self._solve(problem, rng)
+            Z, model, n_iter, change, converged = self._solve(problem, rng)
         else:  # nothing varies: a mean model
             self.validation_path_ = None
             self.shrinkage_ = 0.0 if self.shrinkage == "auto" else float(self.shrinkage)
@@ -660,8 +725,8 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             model = _Model(
                 empty.sum(axis=0), empty, np.zeros(0), np.zeros(0), 0.0, np.nan, 0.0
             )
-            Z, n_iter, change = empty, 0, 0.0
-        if change > self.tol:
+            Z, n_iter, change, converged = empty, 0, 0.0, True
+        if not converged:
             warnings.warn(
                 f"SVDImputer did not converge in max_iter={self.max_iter} iterations: "
                 f"the last moved the missing entries by {change:.2g} of ||Z - mean||_F"
@@ -684,19 +749,19 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         """The final model and completed matrix, the rank or lambda chosen first when
         ``"auto"`` asks for it."""
         missing = problem.missing
-        n_observed = int(missing.size - np.count_nonzero(missing))
+        counts = problem.observed_counts()
         self.validation_path_ = None
         if self.method == "hard":
             coef = 1.0 if self.shrinkage == "auto" else float(self.shrinkage)
             self.shrinkage_ = coef
-            bound = problem.hard_rank_bound(n_observed, coef)
+            bound = problem.hard_rank_bound(counts, coef)
             if self.n_components == "auto":
                 rank, Z = self._rank_path(problem, coef, rng)
             else:
                 rank, Z = min(self.n_components, bound), problem.initial(missing)
 
             def step(Z):
-                return _hard_step(Z, missing, rank, coef, problem, n_observed)
+                return _hard_step(Z, missing, rank, coef, problem, counts)
 
         else:
             cap = None if self.n_components == "auto" else self.n_components
@@ -712,30 +777,31 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 state["rank"] = model.components.shape[0]
                 return model
 
-        model, n_iter, change = _iterate(Z, missing, step, self.tol, self.max_iter)
-        if model is None:  # pragma: no cover - max_iter >= 1
-            raise RuntimeError("no iteration ran")
-        return Z, model, n_iter, change
+        model, n_iter, change, converged = _iterate(
+            Z, missing, step, self.tol, self.max_iter
+        )
+        return Z, model, n_iter, change, converged
 
     def _path(self, problem, candidates, make_step, rng):
-        """Fit along ``candidates`` (warm starts) with ``HELD_OUT`` of the observed
-        entries held out; return the best candidate and its completed matrix with
-        the held-out entries put back, or the first candidate when nothing can be
-        held out."""
+        """Fit along ``candidates(counts)`` (warm starts; ``counts``: each row's
+        observed entries left) with ``HELD_OUT`` of the observed entries held out;
+        return the best candidate and its completed matrix with the held-out entries
+        put back, or the first candidate when nothing can be held out."""
         held = _held_out(problem.missing, rng)
         if held.size == 0:
-            first = next(iter(candidates))
+            first = next(iter(candidates(problem.observed_counts())))
             return first, problem.initial(problem.missing)
         missing = problem.missing.copy()
         missing.ravel()[held] = True
-        n_observed = int(missing.size - np.count_nonzero(missing))
+        counts = missing.shape[1] - missing.sum(axis=1)
+        candidates = candidates(counts)
         truth = problem.X.ravel().take(held)
         Z = problem.initial(missing)
         tol = max(self.tol, PATH_TOL)
         path, gains, misses = [], [], 0  # gains: (candidate, error, Z) improving ones
         for candidate in candidates:
-            step = make_step(candidate, missing, n_observed)
-            model, _, _ = _iterate(Z, missing, step, tol, self.max_iter)
+            step = make_step(candidate, missing, counts)
+            model = _iterate(Z, missing, step, tol, min(self.max_iter, PATH_MAX_ITER))[0]
             scale = _norm(truth - model.mean[held % problem.d])
             error = _norm(Z.ravel().take(held) - truth)
             error = error / scale if scale > 0 else 0.0
@@ -759,36 +825,34 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         return best, best_Z
 
     def _rank_path(self, problem, coef, rng):
-        missing = problem.missing
-        n_train = round((1 - HELD_OUT) * (missing.size - np.count_nonzero(missing)))
-        bound = problem.hard_rank_bound(n_train, coef)
 
-        def ranks():
+        def ranks(counts):
+            bound = problem.hard_rank_bound(counts, coef)
             k = 0
             while k <= bound:
                 yield k
                 k = max(k + 1, round(RANK_GROWTH * k))
 
-        def make_step(rank, missing, n_observed):
+        def make_step(rank, missing, counts):
             def step(Z):
-                return _hard_step(Z, missing, rank, coef, problem, n_observed)
+                return _hard_step(Z, missing, rank, coef, problem, counts)
 
             return step
 
-        return self._path(problem, ranks(), make_step, rng)
+        return self._path(problem, ranks, make_step, rng)
 
     def _lambda_path(self, problem, cap, rng):
         top = _decompose(problem.initial(problem.missing), 1, problem)
         first = float(top.singular_values[0]) if top.singular_values.size else 0.0
 
-        def lambdas():
+        def lambdas(counts):
             lam = first
             yield lam
             while lam > LAMBDA_FLOOR * first:
                 lam *= LAMBDA_RATIO
                 yield lam
 
-        def make_step(lam, missing, n_observed):
+        def make_step(lam, missing, counts):
             state = {"rank": 0}
 
             def step(Z):
@@ -798,7 +862,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
 
             return step
 
-        return self._path(problem, lambdas(), make_step, rng)
+        return self._path(problem, lambdas, make_step, rng)
 
     def _set_fitted(self, model, problem, n_iter, dtype):
         keep = model.kept(dtype) if model.singular_values.size else np.zeros(0, bool)

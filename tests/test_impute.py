@@ -172,6 +172,19 @@ def test_shrinkage_guards_against_too_large_a_rank():
         assert error(SVDImputer(8, shrinkage=0, max_iter=300)) > 1.5 * right
 
 
+@pytest.mark.parametrize("shape", [(500, 40), (40, 500), (1000, 3)])
+def test_noise_level_estimate(shape):
+    """sigma from the observed entries' least-squares residual over its degrees of
+    freedom: unbiased for low-rank data plus white noise, whatever the shape (with
+    3 columns and rank 2, most rows have no residual degree of freedom at all)."""
+    rank = 2 if shape[1] == 3 else 3
+    X_missing, _ = remove(low_rank(*shape, rank, noise=0.5), 0.3)
+    imputer = SVDImputer(rank, tol=1e-8).fit(X_missing)
+    assert imputer.n_components_ == rank
+    assert 0.45 < imputer.noise_level_ < 0.55
+    assert SVDImputer(random_state=0).fit(X_missing).n_components_ == rank
+
+
 def test_rank_zero_is_mean_imputation():
     X_missing, _ = remove(low_rank(50, 6, 2, offset=3.0), 0.3)
     out = SVDImputer(0).fit_transform(X_missing)
