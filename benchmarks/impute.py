@@ -127,6 +127,8 @@ def main():
                 f"{row['time'] / iterative['time']:11.4f} {rank:>5}"
             )
         auto = rows["SVDImputer()"]
+        if name.startswith("digits"):  # the target is set on (a)
+            continue
         verdicts.append(
             (
                 f"{name}, {fraction:.0%}",
@@ -135,7 +137,7 @@ def main():
                 auto["time"] <= 0.05 * iterative["time"],
             )
         )
-    print("\ntarget for SVDImputer() (rank chosen automatically):")
+    print("\ntarget for SVDImputer() on (a) (rank chosen automatically):")
     print(f"  {'case':<28} {'<= iterative':>12} {'<= 1.05 hard':>12} {'<= 0.05 time':>12}")
     for case, *checks in verdicts:
         marks = " ".join(f"{'yes' if ok else 'NO':>12}" for ok in checks)
