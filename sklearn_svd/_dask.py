@@ -51,7 +51,6 @@ from ._engine import (
     ConditioningWarning,
     _finish,
     _ranked,
-    _weight_unscaled,
     decompose_scatter,
     gram_floor,
     half_digits,
@@ -59,6 +58,7 @@ from ._engine import (
     rescaled_on_failure,
     resolve_solver,
     top_eigh,
+    weighted_on_failure,
 )
 from ._iterative import arpack_svd, orthonormal_complement, randomized_svd
 from ._operator import _implicit_limit
@@ -72,7 +72,6 @@ from ._stream import _pivot, add_batch
 from ._validation import (
     MagnitudeError,
     check_numeric_columns,
-    effective_rows,
 )
 from ._validation import check_sample_weight as _check_weights
 
@@ -308,23 +307,10 @@ def decompose(
             "'covariance_eigh', or fit X.compute() in memory, where every solver "
             "takes them."
         )
-    total = float(_compute(sample_weight.sum())[0])
-    top = float(_compute(sample_weight.max())[0])
-    e = 0 if 0.5 <= top < 2 else int(np.frexp(top)[1] // 2)
-    weights, root = np.ldexp(sample_weight, -2 * e), float(np.ldexp(1.0, e))
-
-    def at_weights(result):  # the result for the weights as given
-        return _weight_unscaled(result, root, total)
-
-    result = rescaled_on_failure(
-        _decompose,
-        X,
-        select_rank and (lambda result: select_rank(at_weights(result))),
-        sample_weight=weights,
-        rows=effective_rows(total),
-        **options,
+    total, top = (float(v) for v in _compute(sample_weight.sum(), sample_weight.max()))
+    return weighted_on_failure(
+        _decompose, X, select_rank, sample_weight, total, top, **options
     )
-    return at_weights(result)
 
 
 def _decompose(

@@ -296,14 +296,25 @@ def decompose(
     )
     if sample_weight is None:
         return rescaled_on_failure(_decompose, X, select_rank, **options)
-    total = float(np.sum(sample_weight))
-    weights, root = _normalised_weights(sample_weight)
+    total, top = float(np.sum(sample_weight)), float(np.max(sample_weight))
+    return weighted_on_failure(
+        _decompose, X, select_rank, sample_weight, total, top, **options
+    )
+
+
+def weighted_on_failure(decompose_fn, X, select_rank, sample_weight, total, top, **options):
+    """:func:`rescaled_on_failure` with sample weights (of sum ``total`` and largest
+    ``top``, given by the caller: the dask path computes them on the workers): the
+    weights normalised by a power of 4 first (:func:`_normalised_weights`), the
+    result scaled back, and ``select_rank`` shown the result for the weights as
+    given. The one weighted entry of the in-memory and the dask paths."""
+    weights, root = _normalised_weights(sample_weight, top)
 
     def at_weights(result):  # the result for the weights as given
         return _weight_unscaled(result, root, total)
 
     result = rescaled_on_failure(
-        _decompose,
+        decompose_fn,
         X,
         select_rank and (lambda result: select_rank(at_weights(result))),
         sample_weight=weights,
@@ -313,16 +324,16 @@ def decompose(
     return at_weights(result)
 
 
-def _normalised_weights(weights):
-    """``weights * 4^-e`` with the largest in ``[1/2, 2)`` (the weights as they are
-    when it is there already, ``e = 0``), and ``2^e``, the factor of the singular
-    values. A power of 4: ``sqrt`` of the scaled weights is exactly that of the
-    weights over ``2^e``, so ``sqrt(w) x`` keeps the magnitudes of ``x``, whose
-    range the engine handles (:func:`rescaled_on_failure`), whatever the weights'."""
-    top = float(np.max(weights))
+def _normalised_weights(weights, top):
+    """``weights * 4^-e`` with their largest, ``top``, brought to ``[1/2, 2)`` (the
+    weights as they are when it is there already, ``e = 0``), and ``2^e``, the factor
+    of the singular values. A power of 4: ``sqrt`` of the scaled weights is exactly
+    that of the weights over ``2^e``, so ``sqrt(w) x`` keeps the magnitudes of ``x``,
+    whose range the engine handles (:func:`rescaled_on_failure`), whatever the
+    weights'."""
     if 0.5 <= top < 2:
         return weights, 1.0
-    e = np.frexp(top)[1] // 2
+    e = int(np.frexp(top)[1] // 2)
     return np.ldexp(weights, -2 * e), float(np.ldexp(1.0, e))
 
 
