@@ -72,6 +72,7 @@ from ._stream import _pivot, add_batch
 from ._validation import (
     MagnitudeError,
     check_numeric_columns,
+    check_weight_shape,
 )
 from ._validation import check_sample_weight as _check_weights
 
@@ -211,16 +212,7 @@ def check_sample_weight(sample_weight, X, owner):
     weights = sample_weight
     if hasattr(weights, "to_dask_array"):  # a dask Series
         weights = weights.to_dask_array(lengths=True)
-    if weights.ndim != 1:
-        raise ValueError(
-            f"sample_weight must be 1-D, one weight per row of X; got an array of "
-            f"shape {weights.shape}. Pass a vector of length {n}."
-        )
-    if weights.shape[0] != n:
-        raise ValueError(
-            f"sample_weight has {weights.shape[0]} weights but X has {n} rows: give "
-            "one weight per row."
-        )
+    check_weight_shape(weights.shape, n)
     weights = weights.astype(np.float64).rechunk((rows,))
     nonfinite, negative, total = _compute(
         (~da.isfinite(weights)).sum(), (weights < 0).sum(), weights.sum()

@@ -118,6 +118,21 @@ class MagnitudeError(ValueError):
     """Finite data whose sums of squares overflow its dtype (the engine rescales it)."""
 
 
+def check_weight_shape(shape, n_samples):
+    """A ``ValueError`` unless ``shape`` is that of one weight per row: ``(n_samples,)``
+    (numpy and dask weights alike)."""
+    if len(shape) != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D, one weight per row of X; got an array of "
+            f"shape {shape}. Pass a vector of length {n_samples}."
+        )
+    if shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {shape[0]} weights but X has {n_samples} rows: "
+            "give one weight per row."
+        )
+
+
 def check_sample_weight(sample_weight, n_samples, *, owner="this estimator"):
     """``sample_weight`` as a new 1-D float64 array of ``n_samples`` frequency weights
     (None stays None; a number is given to every row), or a ``ValueError`` stating the
@@ -139,16 +154,7 @@ def check_sample_weight(sample_weight, n_samples, *, owner="this estimator"):
                 f"{weights.dtype}. Pass one nonnegative float per row of X."
             )
         weights = np.array(weights, dtype=np.float64)  # a copy: never the caller's
-    if weights.ndim != 1:
-        raise ValueError(
-            f"sample_weight must be 1-D, one weight per row of X; got an array of "
-            f"shape {weights.shape}. Pass a vector of length {n_samples}."
-        )
-    if weights.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight has {weights.shape[0]} weights but X has {n_samples} rows: "
-            "give one weight per row."
-        )
+    check_weight_shape(weights.shape, n_samples)
     bad = np.flatnonzero(~np.isfinite(weights))
     if bad.size:
         raise ValueError(
