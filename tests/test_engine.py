@@ -254,6 +254,33 @@ def test_segment_pool_survives_fork():
     assert_allclose(child.scatter, parent.scatter, rtol=1e-13)
 
 
+def test_scatter_stats_kept_buffers_carry_nothing_over():
+    # Each thread keeps its chunk buffer between passes; a pass of another width (the
+    # padding after the ones column moves), dtype or weighting reuses it and must give
+    # the statistics of its own rows. Shifted chunks (offset) go through the buffer.
+    rng = np.random.default_rng(14)
+    for d, dtype, weighted in [
+        (102, np.float64, False),
+        (100, np.float64, False),
+        (103, np.float32, True),
+        (5, np.float64, True),
+        (101, np.float64, False),
+        (100, np.float32, False),
+    ]:
+        X = (rng.standard_normal((3000, d)) + 50).astype(dtype)
+        w = rng.integers(0, 3, 3000).astype(np.float64) if weighted else None
+        stats = scatter_stats(X, sample_weight=w)
+        X64 = X.astype(np.float64)
+        w64 = np.ones(3000) if w is None else w
+        mean = w64 @ X64 / w64.sum()
+        Xc = X64 - mean
+        eps = np.finfo(dtype).eps
+        assert_allclose(stats.mean, mean, rtol=100 * eps)
+        assert_allclose(
+            stats.scatter, (Xc * w64[:, None]).T @ Xc, rtol=1e3 * eps, atol=1e3 * eps
+        )
+
+
 def _exact_scatter(X):
     """Mean and centred scatter of ``X`` from an explicitly centred float64 copy."""
     X64 = X.astype(np.float64)
