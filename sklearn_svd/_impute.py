@@ -61,6 +61,14 @@ SLACK = 5
 #: The iteration also stops when the fill moves by less than this many unit roundoffs
 #: of its own norm.
 ROUNDING = 16
+#: Weight of the proximal term of the iteration's row update (:func:`_fill_rows`),
+#: ``PROXIMAL * PROXIMAL_DECAY**(i - 1)`` at iteration ``i``, at least
+#: ``PROXIMAL_FLOOR``: the directions a row's observed coordinates carry much more than
+#: that share of (of at most 1) are solved exactly, those they barely see move at
+#: EM's pace, the more so in the first iterations, whose subspace is the least sure.
+PROXIMAL = 0.1
+PROXIMAL_DECAY = 0.7
+PROXIMAL_FLOOR = 1e-3
 #: Bytes of the stacked least-squares systems solved at once.
 _SOLVE_BYTES = 2**25
 
@@ -240,11 +248,13 @@ def _iterate(Z, missing, step, tol, max_iter):
     ``Z`` is updated in place.
 
     Each row's missing entries are set by least squares on its observed entries,
-    given the model's mean and components (:func:`_fill_rows`): the exact solution
-    of the row's part of the majorisation step, which has the same fixed points as
-    filling from the model's reconstruction of the row but does not crawl where a
-    row's observed coordinates barely determine its scores (the reconstruction step
-    moves them by ``1 - lambda_min(V_o V_o^T)`` of the way per iteration).
+    given the model's mean and components (:func:`_fill_rows`): the row's part of
+    the majorisation step solved with a proximal term of weight ``PROXIMAL *
+    PROXIMAL_DECAY**(i - 1)`` (at least ``PROXIMAL_FLOOR``) about the model's
+    reconstruction of the row. It has the same fixed points as filling from that
+    reconstruction but does not crawl where a row's observed coordinates barely
+    determine its scores (the reconstruction step moves them by
+    ``lambda_min(V_o V_o^T)`` of the way per iteration).
     """
     where = np.flatnonzero(missing)
     rows = np.flatnonzero(missing.any(axis=1))
@@ -258,7 +268,8 @@ def _iterate(Z, missing, step, tol, max_iter):
         # threads, and numpy's pool left spinning made the engine's next LAPACK call
         # (SciPy's own OpenBLAS) up to 100x slower on a 2-core machine
         with single_threaded_blas():
-            new = _fill_rows(Z[rows], gaps, model, Z.dtype)[gaps]
+            weight = max(PROXIMAL * PROXIMAL_DECAY ** (n_iter - 1), PROXIMAL_FLOOR)
+            new = _fill_rows(Z[rows], gaps, model, Z.dtype, proximal=weight)[gaps]
         delta = _norm(new - Z.ravel().take(where))
         change = delta / model.total_norm if model.total_norm > 0 else 0.0
         # the fills carry rounding of their own magnitude (float32 at an offset of 1e6:
@@ -271,10 +282,22 @@ def _iterate(Z, missing, step, tol, max_iter):
     return model, n_iter, change, converged
 
 
-def _fill_rows(values, gaps, model, dtype):
+def _fill_rows(values, gaps, model, dtype, proximal=0.0):
     """``values`` with each row's gaps filled by ``mean + z V``, ``z`` minimising
     ``||x_o - mean_o - V_o^T z||^2 + z^T diag(s / t - 1) z`` over the row's observed
-    coordinates ``o`` (see :class:`SVDImputer`, Notes), in float64."""
+    coordinates ``o`` (see :class:`SVDImputer`, Notes), in float64.
+
+    ``proximal`` (a weight ``w > 0``): the iteration's step, which adds
+    ``w ||z - z_0||^2`` to that objective, ``z_0`` EM's step (the model's
+    reconstruction of the row as currently filled: its projection times ``t / s``).
+    It lowers the row's part of the objective at least as much as EM's step (its
+    value at ``z_0`` bounds it), so the iteration still descends, to the same fixed
+    points (there ``z = z_0``). The directions the row's observed coordinates
+    determine (an eigenvalue of ``V_o V_o^T`` well above ``w``) are solved at once;
+    those they barely see move at EM's pace instead of jumping to a least-squares
+    solution that fits a few observed entries by huge scores (one observed entry on
+    a column of near-zero loading: fills of 1e19 after 3 iterations of the exact
+    step)."""
     keep = model.kept(dtype)
     V = np.asarray(model.components[keep], dtype=np.float64)
     s, t = model.singular_values[keep], model.shrunk[keep]
@@ -284,12 +307,15 @@ def _fill_rows(values, gaps, model, dtype):
     step = max(1, _SOLVE_BYTES // (8 * max(k * k + d, 1)))
     for start in range(0, values.shape[0], step):
         block = slice(start, start + step)
-        z = _scores(out[block], gaps[block], mean, V, s / t - 1)
+        # EM's step: the model's reconstruction of the row as filled, mean + z V
+        # with z its projection shrunk by t / s
+        anchor = (out[block] - mean) @ V.T * (t / s) if proximal else None
+        z = _scores(out[block], gaps[block], mean, V, s / t - 1, anchor, proximal)
         np.copyto(out[block], z @ V + mean, where=gaps[block])
     return out.astype(dtype, copy=False)
 
 
-def _scores(values, gaps, mean, V, ridge, exact=True):
+def _scores(values, gaps, mean, V, ridge, anchor=None, weight=0.0, exact=True):
     """Each row's ``z`` of :func:`_fill_rows`.
 
     The normal equations ``(V_o V_o^T + diag(ridge)) z = V_o (x_o - mean_o)`` of all
@@ -301,7 +327,9 @@ def _scores(values, gaps, mean, V, ridge, exact=True):
     ``[V_o^T; diag(sqrt(ridge))]`` instead: error ``eps`` times its condition
     number, the minimum-norm ``z`` where ``V_o`` leaves it undetermined.
     ``exact=False``: every row by the normal equations with a ``sqrt(eps)`` Tikhonov
-    term, for the residual only.
+    term, for the residual only. ``anchor`` (each row's ``z_0``) and ``weight``: the
+    proximal step of :func:`_fill_rows`, whose systems are definite (eigenvalues at
+    least ``weight``) and solved as they are.
     """
     b = values.shape[0]
     k, d = V.shape
@@ -332,6 +360,10 @@ def _scores(values, gaps, mean, V, ridge, exact=True):
         gram += -product if fewer_missing else product
     gram = gram.reshape(b, k, k)
     gram[:, np.arange(k), np.arange(k)] += ridge
+    if anchor is not None:
+        gram[:, np.arange(k), np.arange(k)] += weight
+        rhs += weight * anchor
+        return np.linalg.solve(gram, rhs[..., None])[..., 0]
     if not exact:
         # a residual, not scores, is wanted: the residual of least squares is
         # well-conditioned even where the scores are not, and a Tikhonov term of
@@ -442,7 +474,8 @@ class SVDImputer(TransformerMixin, BaseEstimator):
     keep_empty_features : bool, default=False
         Features with no observed value in fit carry no information. If False they
         are dropped from the output (as scikit-learn's imputers do); if True they are
-        kept and imputed with 0. Either way the model leaves them out.
+        kept, their missing entries imputed with 0 (values observed in them at
+        ``transform`` are returned as they are). Either way the model leaves them out.
     max_iter : int, default=500
         Most iterations of the final fit. A ``ConvergenceWarning`` says when it stops
         at ``max_iter`` without reaching ``tol`` (plain hard-impute at a rank the
@@ -511,11 +544,17 @@ class SVDImputer(TransformerMixin, BaseEstimator):
     model is ``mu + z diag(t / s) V`` for a row's scores ``z``. Each row's missing
     entries are then set to ``mu + V^T z``, with ``z`` minimising
     ``||x_o - mu_o - V_o^T z||^2 + z^T diag(s / t - 1) z`` over the row's observed
-    coordinates ``o``: the exact solution of the row's part of the majorisation
-    step of hard- and soft-impute (Mazumder et al. 2010), which has the same fixed
-    points as refilling from the model's reconstruction of the row but does not
-    crawl where the observed coordinates barely determine the scores (on a 200 x 8
-    rank-2 matrix with 20% missing: 14 iterations instead of 309). Without shrinkage
+    coordinates ``o``, plus ``w ||z - z_0||^2`` with ``z_0`` the reconstruction's
+    scores: the row's part of the majorisation step of hard- and soft-impute
+    (Mazumder et al. 2010), which refills from the model's reconstruction of the row
+    (``z = z_0``), solved almost exactly. It has the same fixed points and still
+    lowers the objective at every iteration, but does not crawl where the observed
+    coordinates barely determine the scores (a 200 x 8 rank-2 matrix with 20%
+    missing, to ``tol=1e-10``: 29 iterations instead of 3225). The proximal weight
+    ``w`` (0.1, decreasing by 0.7 per iteration to 0.001) keeps the directions a
+    row barely sees from jumping to huge scores fitted to a few observed entries
+    while the subspace is still wrong (without it, plain hard-impute at rank 1 on
+    data 97% missing filled 1e19 and stopped there). Without shrinkage
     (``t = s``) this is EM-PCA (Roweis 1998): the observed entries' residual
     ``||P_obs(X - L)||_F`` decreases at every iteration and the fixed points are the
     stationary points of PCA fitted to the observed entries. Soft-impute converges
@@ -714,7 +753,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         imputed[np.ix_(rows, np.flatnonzero(self._varying))] = Z
         target = self._target(X)
         np.copyto(target, imputed, where=gaps)
-        return self._compose(target, X.shape, indicator)
+        return self._compose(target, X, missing, indicator)
 
     def _fit(self, X):
         X, missing = self._validate(X, reset=True)
@@ -944,7 +983,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         for start in range(0, rows.size, step):
             block = rows[start : start + step]
             target[block] = _fill_rows(target[block], gaps[block], model, X.dtype)
-        return self._compose(target, X.shape, indicator)
+        return self._compose(target, X, missing, indicator)
 
     def _indicator(self, missing):
         """The indicator's columns (computed before ``X`` may be filled in place)."""
@@ -962,14 +1001,16 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             return X
         return np.array(X, order="C")
 
-    def _compose(self, imputed, shape, indicator):
-        """The output: the empty features back in their places as 0 when kept, then
-        the indicator."""
+    def _compose(self, imputed, X, missing, indicator):
+        """The output: the features empty in fit back in their places when kept
+        (their missing entries 0, their observed ones, in new rows, as they are),
+        then the indicator."""
         kept = self._kept
         out = imputed
         if self.keep_empty_features and not kept.all():
-            out = np.zeros(shape, dtype=imputed.dtype)
+            out = np.zeros(X.shape, dtype=imputed.dtype)
             out[:, kept] = imputed
+            out[:, ~kept] = np.where(missing[:, ~kept], 0, X[:, ~kept])
         if indicator is not None:
             out = np.hstack([out, indicator.astype(out.dtype)])
         return out

@@ -338,17 +338,50 @@ def test_convergence_warning_and_n_iter():
 def test_all_missing_column_dropped_or_kept_as_zero():
     X_missing, _ = remove(low_rank(50, 5, 2), 0.2)
     X_missing[:, 2] = np.nan
-    imputer = SVDImputer(2).fit(X_missing)
+    # (transform equals fit_transform to the iteration's tolerance)
+    imputer = SVDImputer(2, tol=1e-12).fit(X_missing)
     out = imputer.transform(X_missing)
     assert out.shape == (50, 4)
     assert_array_equal(imputer.get_feature_names_out(), ["x0", "x1", "x3", "x4"])
     assert imputer.components_.shape == (2, 4) and imputer.mean_.shape == (4,)
-    kept = SVDImputer(2, keep_empty_features=True)
+    kept = SVDImputer(2, keep_empty_features=True, tol=1e-12)
     full = kept.fit_transform(X_missing)
     assert full.shape == (50, 5)
     assert_array_equal(full[:, 2], 0)
     assert_allclose(np.delete(full, 2, axis=1), out)
     assert len(kept.get_feature_names_out()) == 5
+    # a new row's observed value in that column is returned as it is (not 0)
+    row = np.array([[1.0, np.nan, 7.5, 2.0, np.nan]])
+    assert_array_equal(kept.transform(row)[0, [0, 2, 3]], [1.0, 7.5, 2.0])
+
+
+def test_plain_hard_impute_stays_bounded_on_barely_observed_rows():
+    # Rows with one observed entry on a column of near-zero loading: their exact
+    # least-squares scores are huge (the fills reached 1e19 in 3 iterations); EM's
+    # step moves them slowly. The fills must stay of the data's magnitude.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 1)) @ rng.standard_normal((1, 20))
+    X_missing = X.copy()
+    X_missing[rng.random(X.shape) < 0.97] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = SVDImputer(1, shrinkage=0, random_state=0).fit_transform(X_missing)
+    assert np.abs(out).max() <= 10 * np.nanmax(np.abs(X_missing))
+
+
+def test_plain_hard_impute_near_full_rank_no_worse_than_the_mean():
+    # rank 7 in 8 columns, 20% missing, fitted at rank 7: rows missing one entry are
+    # exactly determined but ill-conditioned; the exact row step drifted to fills of
+    # 6e3 (data within 10).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 7)) @ rng.standard_normal((7, 8))
+    X_missing, mask = remove(X, 0.2, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = SVDImputer(7, shrinkage=0, random_state=0).fit_transform(X_missing)
+    mean_fill = SimpleImputer().fit_transform(X_missing)
+    error = np.linalg.norm((out - X)[mask])
+    assert error < np.linalg.norm((mean_fill - X)[mask])
 
 
 def test_all_missing_row_filled_with_mean():
