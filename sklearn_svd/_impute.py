@@ -10,7 +10,7 @@ iterate kept (hard), shrunk by the estimated noise (the default) or soft-thresho
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -95,6 +95,18 @@ class _Model:
     noise_level: float  # estimated sigma (hard with shrinkage), else NaN
     threshold: float  # singular value at or below which shrunk is 0
 
+    def unscaled(self, scale):
+        """The model of the data divided by ``scale`` (a power of two: exact)."""
+        return replace(
+            self,
+            mean=self.mean / scale,
+            singular_values=self.singular_values / scale,
+            shrunk=self.shrunk / scale,
+            total_norm=self.total_norm / scale,
+            noise_level=self.noise_level / scale,
+            threshold=self.threshold / scale,
+        )
+
     def kept(self, dtype):
         """The components with a nonzero shrunk value that is not rounding: of
         ``s <= max(n, d) eps s_1`` only the direction is arbitrary (as in the
@@ -107,9 +119,21 @@ class _Model:
 
 class _Problem:
     """The rows and columns an imputer fits (those with an observed entry), their
-    missing mask and the counts the noise estimate needs."""
+    missing mask and the counts the noise estimate needs.
+
+    ``X`` (a copy, owned) is scaled in place by a power of two (``scale``, exact)
+    when its largest observed magnitude is outside ``2**(minexp / 2)`` to
+    ``2**(maxexp / 2)`` of its dtype, so that the sums, differences and squares of
+    the iteration neither overflow nor underflow; the model is scaled back after.
+    """
 
     def __init__(self, X, missing, seed):
+        info = np.finfo(X.dtype)
+        top = float(np.max(np.abs(np.where(missing, 0, X)), initial=0.0))
+        self.scale = 1.0
+        if top > 0 and not 2.0 ** (info.minexp // 2) <= top <= 2.0 ** (info.maxexp // 2):
+            self.scale = float(np.ldexp(1.0, -int(np.frexp(top)[1])))
+            X *= self.scale
         self.X = X
         self.missing = missing
         self.seed = seed
@@ -781,6 +805,9 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         )
         if rows.size:
             Z, model, n_iter, change, converged = self._solve(problem, rng)
+            if problem.scale != 1:
+                Z /= problem.scale
+                model = model.unscaled(problem.scale)
         else:  # nothing varies: a mean model
             self.validation_path_ = None
             self.shrinkage_ = 0.0 if self.shrinkage == "auto" else float(self.shrinkage)
@@ -830,9 +857,11 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             cap = None if self.n_components == "auto" else self.n_components
             if self.shrinkage == "auto":
                 lam, Z = self._lambda_path(problem, cap, rng)
-            else:
-                lam, Z = float(self.shrinkage), problem.initial(missing)
-            self.shrinkage_ = lam
+                if self.validation_path_ is not None:
+                    self.validation_path_[:, 0] /= problem.scale
+            else:  # lambda in the units of the (scaled) singular values
+                lam, Z = float(self.shrinkage) * problem.scale, problem.initial(missing)
+            self.shrinkage_ = lam / problem.scale
             state = {"rank": 0}
 
             def step(Z):

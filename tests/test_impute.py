@@ -468,6 +468,34 @@ def test_scale_equivariant(scale):
     assert_allclose(out / scale, expected, rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("method", ["hard", "soft"])
+@pytest.mark.parametrize(
+    "dtype, exponent", [(np.float64, 1021), (np.float64, -1000), (np.float32, 125)]
+)
+def test_extreme_magnitudes_scaled_exactly(dtype, exponent, method):
+    # Data near the top of the dtype's range (sums and differences overflowed: a
+    # crash, or a misleading NaN error) or deep below 1: the fit on X 2**e is the
+    # fit on X, scaled by 2**e (powers of two scale exactly), every attribute too.
+    X_missing, _ = remove(low_rank(100, 6, 2, noise=0.1), 0.2)
+    X_missing = (X_missing / np.nanmax(np.abs(X_missing))).astype(dtype)
+    scale = np.ldexp(1.0, exponent)
+    params = {"random_state": 0, "method": method}
+    reference = SVDImputer(**params)
+    expected = reference.fit_transform(X_missing)
+    imputer = SVDImputer(**params)
+    out = imputer.fit_transform(X_missing * dtype(scale))
+    assert np.isfinite(out).all()
+    assert_array_equal(out, expected * dtype(scale))
+    assert imputer.n_components_ == reference.n_components_
+    for name in ("mean_", "singular_values_", "shrunk_singular_values_"):
+        assert_allclose(getattr(imputer, name) / scale, getattr(reference, name))
+    assert_allclose(imputer.components_, reference.components_)
+    if method == "soft":
+        assert_allclose(imputer.shrinkage_ / scale, reference.shrinkage_)
+    new = imputer.transform(X_missing[:10] * dtype(scale))
+    assert_allclose(new / scale, reference.transform(X_missing[:10]), rtol=1e-6)
+
+
 def test_large_offset_keeps_the_centring_accurate():
     """Columns at 1e6 with a spread of 1: the fills must match those of the data
     without the offset to the digits the spread has (u 1e6 = 2e-10 of absolute
