@@ -69,6 +69,9 @@ ROUNDING = 16
 PROXIMAL = 0.1
 PROXIMAL_DECAY = 0.7
 PROXIMAL_FLOOR = 1e-3
+#: The noise shrinkage of the hard method grows linearly to its full coefficient over
+#: this many iterations, and a fit with shrinkage takes at least as many.
+SHRINKAGE_RAMP = 5
 #: Bytes of the stacked least-squares systems solved at once.
 _SOLVE_BYTES = 2**25
 
@@ -283,11 +286,12 @@ def _iterate(Z, missing, step, tol, max_iter):
     where = np.flatnonzero(missing)
     rows = np.flatnonzero(missing.any(axis=1))
     gaps = missing[rows]
+    min_iter = getattr(step, "min_iter", 1)  # (a shrinkage ramp's iterations)
     change = np.inf
     model, n_iter = None, 0
     while n_iter < max_iter:
         n_iter += 1
-        model = step(Z)
+        model = step(Z, n_iter)
         # single-threaded: these small products and factorisations gain little from
         # threads, and numpy's pool left spinning made the engine's next LAPACK call
         # (SciPy's own OpenBLAS) up to 100x slower on a 2-core machine
@@ -301,7 +305,7 @@ def _iterate(Z, missing, step, tol, max_iter):
         floor = ROUNDING * np.finfo(Z.dtype).eps * _norm(new)
         np.put(Z, where, new)
         converged = not (delta > tol * model.total_norm and delta > floor)
-        if converged:
+        if converged and n_iter >= min_iter:
             break
     return model, n_iter, change, converged
 
@@ -491,6 +495,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         values of the centred data; ``"auto"`` chooses it on held-out entries.
     missing_values : int, float or np.nan, default=np.nan
         The placeholder for the missing values; all its occurrences are imputed.
+        Infinity is refused (as in the data): mark missing entries with NaN.
     add_indicator : bool, default=False
         If True, a :class:`sklearn.impute.MissingIndicator` of the features with
         missing values in fit is appended to the output, as in scikit-learn's
@@ -511,7 +516,8 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         rounding (``16 eps ||fills||``: float32 data far from 0).
     copy : bool, default=True
         If False, ``transform`` and ``fit_transform`` fill a float ``X`` in place when
-        they can (the same dtype, no feature dropped, no indicator).
+        they can (a writeable array of the same dtype, no feature dropped); with
+        ``add_indicator`` they still do, and return a new array with the indicator.
     random_state : int, RandomState instance or None, default=None
         Draws the held-out entries of ``"auto"`` and seeds the engine's iterative
         eigensolvers. Pass an int for reproducible output.
@@ -601,7 +607,14 @@ class SVDImputer(TransformerMixin, BaseEstimator):
     signal's then costs almost nothing, where plain hard-impute fits noise into the
     missing entries (2000 x 200, rank 10, noise 0.1, 50% missing: relative error
     0.034 at rank 10, 15 and 40 with shrinkage; without, 0.047 at rank 15 and 0.071
-    at rank 40 after 300 iterations, still drifting).
+    at rank 40 after 300 iterations, still drifting). The coefficient grows from
+    ``c / 5`` to ``c`` over the first five iterations of each fit (which takes at
+    least five): the first iterate's subspace, from mean-filled data, leaves much
+    of the signal in the residual, and a noise estimate from it removed every
+    component of a rank-3 1000 x 50 matrix with 85% missing, a fixed point (mean
+    imputation) the iteration never left. At 90% missing on a rank-10 2000 x 200
+    matrix the ramp is not enough and the default returns mean imputation; plain
+    hard-impute told the rank (``shrinkage=0``) recovers it (error 0.09).
 
     **Choosing the rank** (``n_components="auto"``, hard): 10% of the observed
     entries are held out, and the model is fitted at ranks 0, 1, 2, 3, 4, 6, 9, 14,
@@ -718,6 +731,12 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 "with the missing entries set to missing_values."
             )
         check_numeric_columns(X, "SVDImputer")
+        if np.isinf(self.missing_values):
+            raise ValueError(
+                f"SVDImputer does not accept missing_values={self.missing_values}: "
+                "infinite entries are refused like in the data. Replace them by np.nan "
+                "and use missing_values=np.nan."
+            )
         X = validate_data(
             self,
             X,
@@ -850,9 +869,11 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             else:
                 rank, Z = min(self.n_components, bound), problem.initial(missing)
 
-            def step(Z):
-                return _hard_step(Z, missing, rank, coef, problem, counts)
+            def step(Z, n_iter):
+                ramp = min(1.0, n_iter / SHRINKAGE_RAMP)
+                return _hard_step(Z, missing, rank, coef * ramp, problem, counts)
 
+            step.min_iter = SHRINKAGE_RAMP if coef > 0 else 1
         else:
             cap = None if self.n_components == "auto" else self.n_components
             if self.shrinkage == "auto":
@@ -864,7 +885,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             self.shrinkage_ = lam / problem.scale
             state = {"rank": 0}
 
-            def step(Z):
+            def step(Z, n_iter):
                 model = _soft_step(Z, lam, cap, problem, state["rank"])
                 state["rank"] = model.components.shape[0]
                 return model
@@ -926,9 +947,11 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 k = max(k + 1, round(RANK_GROWTH * k))
 
         def make_step(rank, missing, counts):
-            def step(Z):
-                return _hard_step(Z, missing, rank, coef, problem, counts)
+            def step(Z, n_iter):
+                ramp = min(1.0, n_iter / SHRINKAGE_RAMP)
+                return _hard_step(Z, missing, rank, coef * ramp, problem, counts)
 
+            step.min_iter = SHRINKAGE_RAMP if coef > 0 else 1
             return step
 
         return self._path(problem, ranks, make_step, rng)
@@ -947,7 +970,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         def make_step(lam, missing, counts):
             state = {"rank": 0}
 
-            def step(Z):
+            def step(Z, n_iter):
                 model = _soft_step(Z, lam, cap, problem, state["rank"])
                 state["rank"] = model.components.shape[0]
                 return model

@@ -450,6 +450,22 @@ def test_tiny_shapes(X, method):
     assert np.isfinite(out).all()
 
 
+def test_shrinkage_does_not_collapse_at_high_missing_fractions():
+    # 85% missing: the first iterate's noise estimate (from mean-filled data) holds
+    # much of the signal, and at full strength the shrinkage removed every component
+    # (mean imputation, a fixed point); plain hard-impute at the rank reaches 0.08.
+    X = low_rank(1000, 50, 3, noise=0.01)
+    X_missing, mask = remove(X, 0.85)
+    norm = np.linalg.norm((X - X.mean(0))[mask])
+    for n_components in (3, "auto"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            imputer = SVDImputer(n_components, random_state=0)
+            out = imputer.fit_transform(X_missing)
+        assert imputer.n_components_ == 3
+        assert np.linalg.norm((out - X)[mask]) < 0.2 * norm
+
+
 def test_high_missing_fraction():
     X = low_rank(200, 30, 3, noise=0.1)
     X_missing, mask = remove(X, 0.9)
@@ -530,6 +546,12 @@ def test_inf_complex_and_sparse_refused():
         SVDImputer().fit(np.array([[1 + 1j, 2], [3, 4j]]))
     with pytest.raises(TypeError, match="does not accept sparse input"):
         SVDImputer().fit(sp.random(10, 4, density=0.5, format="csr", random_state=0))
+
+
+def test_infinite_missing_values_marker_refused():
+    X = np.array([[1.0, np.inf], [2.0, 3.0], [4.0, 5.0]])
+    with pytest.raises(ValueError, match=r"missing_values=inf.*np\.nan"):
+        SVDImputer(missing_values=np.inf).fit(X)
 
 
 def test_other_missing_values_marker():
