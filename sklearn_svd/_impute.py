@@ -766,7 +766,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
-        self._fit(X)
+        self._fit(X, stacklevel=4)  # past fit and its wrapper
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -788,7 +788,8 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             had no observed value unless ``keep_empty_features``, and the missing
             indicator appended with ``add_indicator``.
         """
-        X, missing, Z, rows = self._fit(X)
+        # past fit_transform, its wrapper and set_output's
+        X, missing, Z, rows = self._fit(X, stacklevel=5)
         gaps = missing[:, self._kept]
         indicator = self._indicator(missing)
         imputed = np.empty(gaps.shape, dtype=X.dtype)
@@ -798,7 +799,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         np.copyto(target, imputed, where=gaps)
         return self._compose(target, X, missing, indicator)
 
-    def _fit(self, X):
+    def _fit(self, X, stacklevel):
         X, missing = self._validate(X, reset=True)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -841,7 +842,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 f"the last moved the missing entries by {change:.2g} of ||Z - mean||_F"
                 f" (tol={self.tol:g}). Raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         self._set_fitted(model, problem, n_iter, X.dtype)
         # the model over the kept features: the constant ones at their value

@@ -325,9 +325,13 @@ def test_deterministic():
 
 def test_convergence_warning_and_n_iter():
     X_missing, _ = remove(low_rank(100, 10, 3, noise=0.2), 0.3)
-    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=2"):
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=2") as got:
         imputer = SVDImputer(3, max_iter=2).fit(X_missing)
+    assert got[0].filename == __file__  # points at the caller, not inside
     assert imputer.n_iter_ == 2
+    with pytest.warns(ConvergenceWarning) as got:
+        SVDImputer(3, max_iter=2).fit_transform(X_missing)
+    assert got[0].filename == __file__
     imputer = SVDImputer(3, tol=1e-6).fit(X_missing)
     assert 2 < imputer.n_iter_ < 500
 
