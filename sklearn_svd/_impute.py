@@ -69,6 +69,9 @@ ROUNDING = 16
 PROXIMAL = 0.1
 PROXIMAL_DECAY = 0.7
 PROXIMAL_FLOOR = 1e-3
+#: Share of missing entries above which a fit whose shrinkage kept no component
+#: warns (its noise estimate can hold the signal: mean imputation at 90% missing).
+MANY_MISSING = 0.5
 #: The noise shrinkage of the hard method grows linearly to its full coefficient over
 #: this many iterations, and a fit with shrinkage takes at least as many.
 SHRINKAGE_RAMP = 5
@@ -614,7 +617,8 @@ class SVDImputer(TransformerMixin, BaseEstimator):
     component of a rank-3 1000 x 50 matrix with 85% missing, a fixed point (mean
     imputation) the iteration never left. At 90% missing on a rank-10 2000 x 200
     matrix the ramp is not enough and the default returns mean imputation; plain
-    hard-impute told the rank (``shrinkage=0``) recovers it (error 0.09).
+    hard-impute told the rank (``shrinkage=0``) recovers it (error 0.09). With more
+    than half of the entries missing, a fit that keeps no component warns.
 
     **Choosing the rank** (``n_components="auto"``, hard): 10% of the observed
     entries are held out, and the model is fitted at ranks 0, 1, 2, 3, 4, 6, 9, 14,
@@ -845,6 +849,24 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 stacklevel=stacklevel,
             )
         self._set_fitted(model, problem, n_iter, X.dtype)
+        share = problem.missing.mean() if problem.missing.size else 0.0
+        asked = self.n_components == "auto" or self.n_components > 0
+        if (
+            self.method == "hard"
+            and self.shrinkage_ > 0
+            and asked
+            and self.n_components_ == 0
+            and share >= MANY_MISSING
+        ):
+            warnings.warn(
+                f"SVDImputer kept no component: the noise shrinkage removed them all, "
+                f"and the missing entries are filled with the column means. With "
+                f"{share:.0%} of the entries missing, the noise estimate can hold the "
+                "signal itself; if the data has structure, give the rank with "
+                "shrinkage=0 (SVDImputer(k, shrinkage=0)) or use method='soft'.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
         # the model over the kept features: the constant ones at their value
         varying = ~constant
         mean = observed_min[self._kept].astype(X.dtype)

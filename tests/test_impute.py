@@ -470,11 +470,28 @@ def test_shrinkage_does_not_collapse_at_high_missing_fractions():
         assert np.linalg.norm((out - X)[mask]) < 0.2 * norm
 
 
+def test_warns_when_shrinkage_removes_everything_at_high_missing_fractions():
+    # 90% missing on a rank-10 2000 x 200 matrix: the ramp is not enough, every
+    # component is removed, and the result is mean imputation: a warning says so and
+    # what to do (the advice, the rank without shrinkage, reaches 0.09 relative error
+    # after 500 iterations: the imputation page).
+    X_missing, _ = remove(low_rank(2000, 200, 10, noise=0.1), 0.9)
+    with pytest.warns(UserWarning, match="kept no component.*shrinkage=0"):
+        imputer = SVDImputer(10, random_state=0).fit(X_missing)
+    assert imputer.n_components_ == 0
+    # no warning where few entries are missing (pure noise: rank 0 is the answer)
+    noise = np.random.default_rng(3).standard_normal((200, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert SVDImputer(random_state=0).fit(remove(noise, 0.2)[0]).n_components_ == 0
+
+
 def test_high_missing_fraction():
     X = low_rank(200, 30, 3, noise=0.1)
     X_missing, mask = remove(X, 0.9)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)  # may keep no component
         out = SVDImputer(random_state=0).fit_transform(X_missing)
     assert np.isfinite(out).all()
     assert_array_equal(out[~mask], X[~mask])
