@@ -60,7 +60,7 @@ PATH_MAX_ITER = 30
 SLACK = 5
 #: The iteration also stops when the fill moves by less than this many unit roundoffs
 #: of its own norm.
-ROUNDING = 16
+ROUNDING = 2
 #: Weight of the proximal term of the iteration's row update (:func:`_fill_rows`),
 #: ``PROXIMAL * PROXIMAL_DECAY**(i - 1)`` at iteration ``i``, at least
 #: ``PROXIMAL_FLOOR``: the directions a row's observed coordinates carry much more than
@@ -101,17 +101,19 @@ class _Model:
     noise_level: float  # estimated sigma (hard with shrinkage), else NaN
     threshold: float  # singular value at or below which shrunk is 0
 
-    def unscaled(self, scale):
-        """The model of the data divided by ``scale`` (a power of two: exact)."""
-        return replace(
-            self,
-            mean=self.mean / scale,
-            singular_values=self.singular_values / scale,
-            shrunk=self.shrunk / scale,
-            total_norm=self.total_norm / scale,
-            noise_level=self.noise_level / scale,
-            threshold=self.threshold / scale,
-        )
+    def unscaled(self, exponent):
+        """The model of the data times ``2**exponent`` (exact, but for values the
+        dtype cannot hold: singular values of data near its largest value)."""
+        with np.errstate(over="ignore"):
+            return replace(
+                self,
+                mean=np.ldexp(self.mean, exponent),
+                singular_values=np.ldexp(self.singular_values, exponent),
+                shrunk=np.ldexp(self.shrunk, exponent),
+                total_norm=float(np.ldexp(self.total_norm, exponent)),
+                noise_level=float(np.ldexp(self.noise_level, exponent)),
+                threshold=float(np.ldexp(self.threshold, exponent)),
+            )
 
     def kept(self, dtype):
         """The components with a nonzero shrunk value that is not rounding: of
@@ -127,19 +129,20 @@ class _Problem:
     """The rows and columns an imputer fits (those with an observed entry), their
     missing mask and the counts the noise estimate needs.
 
-    ``X`` (a copy, owned) is scaled in place by a power of two (``scale``, exact)
-    when its largest observed magnitude is outside ``2**(minexp / 2)`` to
-    ``2**(maxexp / 2)`` of its dtype, so that the sums, differences and squares of
-    the iteration neither overflow nor underflow; the model is scaled back after.
+    ``X`` (a copy, owned) is scaled in place to ``X 2**-exponent`` (exact, subnormal
+    values included) when its largest observed magnitude is outside
+    ``2**(minexp / 2)`` to ``2**(maxexp / 2)`` of its dtype, so that the sums,
+    differences and squares of the iteration neither overflow nor underflow; the
+    model is scaled back after.
     """
 
     def __init__(self, X, missing, seed):
         info = np.finfo(X.dtype)
         top = float(np.max(np.abs(np.where(missing, 0, X)), initial=0.0))
-        self.scale = 1.0
+        self.exponent = 0
         if top > 0 and not 2.0 ** (info.minexp // 2) <= top <= 2.0 ** (info.maxexp // 2):
-            self.scale = float(np.ldexp(1.0, -int(np.frexp(top)[1])))
-            X *= self.scale
+            self.exponent = int(np.frexp(top)[1])
+            np.ldexp(X, -self.exponent, out=X)
         self.X = X
         self.missing = missing
         self.seed = seed
@@ -310,7 +313,8 @@ def _iterate(Z, missing, step, tol, max_iter):
         converged = not (delta > tol * model.total_norm and delta > floor)
         if converged and n_iter >= min_iter:
             break
-    return model, n_iter, change, converged
+    # (stopped by max_iter inside a shrinkage ramp: not the model asked for)
+    return model, n_iter, change, converged and n_iter >= min_iter
 
 
 def _fill_rows(values, gaps, model, dtype, proximal=0.0):
@@ -392,6 +396,20 @@ def _scores(values, gaps, mean, V, ridge, anchor=None, weight=0.0, exact=True):
     gram = gram.reshape(b, k, k)
     gram[:, np.arange(k), np.arange(k)] += ridge
     if anchor is not None:
+        few = np.flatnonzero(observed.sum(axis=1) < k)
+        if few.size and not ridge.any():
+            # rows with fewer observed coordinates than components see only the
+            # range of V_o; outside it their objective is flat (no ridge), and the
+            # minimum-norm convention (transform's) puts z at 0 there: so does the
+            # anchor (with a ridge the solution is unique and needs no convention)
+            U, S, _ = np.linalg.svd(
+                V[None] * observed[few][:, None, :], full_matrices=False
+            )
+            U = U * (S > np.sqrt(np.finfo(np.float64).eps) * S[:, :1])[:, None, :]
+            anchor = anchor.copy()
+            anchor[few] = np.einsum(
+                "bkr,br->bk", U, np.einsum("bkr,bk->br", U, anchor[few])
+            )
         gram[:, np.arange(k), np.arange(k)] += weight
         rhs += weight * anchor
         return np.linalg.solve(gram, rhs[..., None])[..., 0]
@@ -516,7 +534,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         The iteration stops when the missing entries move by at most
         ``tol ||Z - mean||_F`` in one iteration (Mazumder et al.'s criterion, about
         the mean so that an offset does not loosen it), or by less than their own
-        rounding (``16 eps ||fills||``: float32 data far from 0).
+        rounding (``2 eps ||fills||``: float32 data far from 0).
     copy : bool, default=True
         If False, ``transform`` and ``fit_transform`` fill a float ``X`` in place when
         they can (a writeable array of the same dtype, no feature dropped); with
@@ -829,9 +847,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         )
         if rows.size:
             Z, model, n_iter, change, converged = self._solve(problem, rng)
-            if problem.scale != 1:
-                Z /= problem.scale
-                model = model.unscaled(problem.scale)
+            np.ldexp(Z, problem.exponent, out=Z)
         else:  # nothing varies: a mean model
             self.validation_path_ = None
             self.shrinkage_ = 0.0 if self.shrinkage == "auto" else float(self.shrinkage)
@@ -856,13 +872,13 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             and self.shrinkage_ > 0
             and asked
             and self.n_components_ == 0
-            and share >= MANY_MISSING
+            and share > MANY_MISSING
         ):
             warnings.warn(
                 f"SVDImputer kept no component: the noise shrinkage removed them all, "
                 f"and the missing entries are filled with the column means. With "
-                f"{share:.0%} of the entries missing, the noise estimate can hold the "
-                "signal itself; if the data has structure, give the rank with "
+                f"{share:.0%} of the entries it fits missing, the noise estimate can "
+                "hold the signal itself; if the data has structure, give the rank with "
                 "shrinkage=0 (SVDImputer(k, shrinkage=0)) or use method='soft'.",
                 UserWarning,
                 stacklevel=stacklevel,
@@ -902,10 +918,12 @@ class SVDImputer(TransformerMixin, BaseEstimator):
             if self.shrinkage == "auto":
                 lam, Z = self._lambda_path(problem, cap, rng)
                 if self.validation_path_ is not None:
-                    self.validation_path_[:, 0] /= problem.scale
+                    path = self.validation_path_[:, 0]
+                    np.ldexp(path, problem.exponent, out=path)
             else:  # lambda in the units of the (scaled) singular values
-                lam, Z = float(self.shrinkage) * problem.scale, problem.initial(missing)
-            self.shrinkage_ = lam / problem.scale
+                lam = float(np.ldexp(float(self.shrinkage), -problem.exponent))
+                Z = problem.initial(missing)
+            self.shrinkage_ = float(np.ldexp(lam, problem.exponent))
             state = {"rank": 0}
 
             def step(Z, n_iter):
@@ -1002,19 +1020,27 @@ class SVDImputer(TransformerMixin, BaseEstimator):
 
         return self._path(problem, lambdas, make_step, rng)
 
-    def _set_fitted(self, model, problem, n_iter, dtype):
-        keep = model.kept(dtype) if model.singular_values.size else np.zeros(0, bool)
+    def _set_fitted(self, scaled, problem, n_iter, dtype):
+        """The attributes from the model of the scaled problem (``scaled``): what
+        is kept and the ratios are decided there, where every value is finite."""
+        keep = scaled.kept(dtype) if scaled.singular_values.size else np.zeros(0, bool)
+        # transform's ridge s / t - 1 and kept test need only the ratios (float64)
+        self._ratios = (scaled.singular_values[keep], scaled.shrunk[keep])
+        ratio = np.zeros(int(keep.sum()))
+        if scaled.total_norm > 0:
+            ratio = (scaled.singular_values[keep] / scaled.total_norm) ** 2
+        self._exponent = problem.exponent
+        model = scaled.unscaled(problem.exponent)
         s = model.singular_values[keep]
         self.n_components_ = int(keep.sum())
         self.components_ = np.asarray(model.components[keep], dtype=dtype)
-        self.singular_values_ = s.astype(dtype)
-        self.shrunk_singular_values_ = model.shrunk[keep].astype(dtype)
+        with np.errstate(over="ignore"):  # inf where the dtype cannot hold them
+            self.singular_values_ = s.astype(dtype)
+            self.shrunk_singular_values_ = model.shrunk[keep].astype(dtype)
         self.mean_ = np.asarray(model.mean, dtype=dtype)
         dof = max(problem.n - 1, 1)
-        norm = model.total_norm
         with np.errstate(over="ignore"):
             self.explained_variance_ = ((s / np.sqrt(dof)) ** 2).astype(dtype)
-        ratio = (s / norm) ** 2 if norm > 0 else np.zeros_like(s)
         self.explained_variance_ratio_ = ratio.astype(dtype)
         self.noise_level_ = float(model.noise_level)
         self.threshold_ = float(model.threshold)
@@ -1045,11 +1071,13 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         indicator = self._indicator(missing)
         target = self._target(X)
         rows = np.flatnonzero(gaps.any(axis=1))
+        # in the fit's scaled units, as the fit solved it (data near the ends of the
+        # dtype's range); the observed entries are kept from X, not scaled back
+        exponent = self._exponent
         model = _Model(
-            self.mean_,
+            np.ldexp(self.mean_, -exponent),
             self.components_,
-            self.singular_values_.astype(np.float64),
-            self.shrunk_singular_values_.astype(np.float64),
+            *self._ratios,  # s and t in the scaled units: finite
             1.0,
             self.noise_level_,
             self.threshold_,
@@ -1057,7 +1085,11 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         step = max(1, _SOLVE_BYTES // (8 * X.shape[1]))
         for start in range(0, rows.size, step):
             block = rows[start : start + step]
-            target[block] = _fill_rows(target[block], gaps[block], model, X.dtype)
+            values = target[block]
+            filled = _fill_rows(np.ldexp(values, -exponent), gaps[block], model, X.dtype)
+            if exponent:
+                filled = np.where(gaps[block], np.ldexp(filled, exponent), values)
+            target[block] = filled
         return self._compose(target, X, missing, indicator)
 
     def _indicator(self, missing):

@@ -332,6 +332,10 @@ def test_convergence_warning_and_n_iter():
     with pytest.warns(ConvergenceWarning) as got:
         SVDImputer(3, max_iter=2).fit_transform(X_missing)
     assert got[0].filename == __file__
+    # a loose tol met inside the shrinkage's ramp (its first five iterations) is not
+    # convergence: the model is not yet the one asked for
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        SVDImputer(6, tol=0.5, max_iter=1).fit(X_missing)
     imputer = SVDImputer(3, tol=1e-6).fit(X_missing)
     assert 2 < imputer.n_iter_ < 500
 
@@ -531,6 +535,49 @@ def test_extreme_magnitudes_scaled_exactly(dtype, exponent, method):
         assert_allclose(imputer.shrinkage_ / scale, reference.shrinkage_)
     new = imputer.transform(X_missing[:10] * dtype(scale))
     assert_allclose(new / scale, reference.transform(X_missing[:10]), rtol=1e-6)
+
+
+def test_underdetermined_rows_take_the_minimum_norm_fill():
+    # A row with fewer observed entries than components: its objective is flat along
+    # the components its observed coordinates do not see; fit and transform both take
+    # the minimum-norm scores there (the proximal step drifted elsewhere: 4e-3 apart).
+    X_missing, mask = remove(low_rank(100, 6, 2), 0.2)
+    assert ((~mask).sum(axis=1) < 2).any()
+    imputer = SVDImputer(2, shrinkage=0, tol=1e-12, random_state=0)
+    out = imputer.fit_transform(X_missing)
+    assert_allclose(imputer.transform(X_missing), out, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "dtype, exponent",
+    [(np.float64, -1030), (np.float32, -135), (np.float64, 1023), (np.float32, 127)],
+)
+def test_ends_of_the_floating_point_range(dtype, exponent):
+    # Subnormal data (scaling it by a power of two as a float overflowed: NaN), and
+    # data at the largest exponent, whose singular values the dtype cannot hold
+    # (transform rebuilt the model from them: inf, mean imputation). Both fit in
+    # scaled units; the fills equal the reference's scaled by 2**e to the precision
+    # the scaled data keeps, and transform of the training rows equals fit_transform.
+    X_missing, mask = remove(low_rank(100, 6, 2), 0.2)
+    X_missing = (X_missing / np.nanmax(np.abs(X_missing))).astype(dtype)
+    reference = SVDImputer(2, shrinkage=0, tol=1e-12, random_state=0)
+    expected = reference.fit_transform(X_missing)
+    scaled = np.ldexp(X_missing, exponent)
+    imputer = SVDImputer(2, shrinkage=0, tol=1e-12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = imputer.fit_transform(scaled)
+    assert imputer.n_components_ == 2
+    assert_array_equal(out[~mask], scaled[~mask])
+    # subnormal data keeps about 14 (float64) or 11 (float32) bits; a float32
+    # iteration stops at its fills' rounding (2 eps ||fills||), about 1e-3 of them
+    tol = 1e-3 if exponent < 0 or dtype == np.float32 else 1e-6
+    assert_allclose(np.ldexp(out, -exponent)[mask], expected[mask], rtol=0, atol=tol)
+    again = imputer.transform(scaled)
+    assert_array_equal(again[~mask], scaled[~mask])
+    assert_allclose(
+        np.ldexp(again, -exponent)[mask], np.ldexp(out, -exponent)[mask], rtol=0, atol=tol
+    )
 
 
 def test_large_offset_keeps_the_centring_accurate():
