@@ -84,6 +84,16 @@ def _norm(x):
     return float(scipy.linalg.norm(np.ravel(x), check_finite=False)) if x.size else 0.0
 
 
+def _solve_stacked(gram, rhs):
+    """``z`` with ``gram[i] z[i] = rhs[i]`` for every row ``i`` (one stacked solve)."""
+    return np.linalg.solve(gram, rhs[..., None])[..., 0]
+
+
+def _rows_per_solve(k, d):
+    """Rows whose ``k x k`` systems and ``d`` values fit in ``_SOLVE_BYTES``."""
+    return max(1, _SOLVE_BYTES // (8 * max(k * k + d, 1)))
+
+
 @dataclass(frozen=True)
 class _Model:
     """One iterate's low-rank model of the completed matrix ``Z``.
@@ -234,7 +244,7 @@ def _residual_norm(Z, missing, mean, V):
     V = np.asarray(V, dtype=np.float64)
     mean = np.asarray(mean, dtype=np.float64)
     k, d = V.shape
-    step = max(1, _SOLVE_BYTES // (8 * max(k * k + d, 1)))
+    step = _rows_per_solve(k, d)
     for start in range(0, rows.size, step):
         block = rows[start : start + step]
         values, gaps = Z[block].astype(np.float64), missing[block]
@@ -272,6 +282,32 @@ def _soft_step(Z, lam, cap, problem, previous_rank):
         np.nan,
         float(lam),
     )
+
+
+def _hard_stepper(missing, rank, coef, problem, counts):
+    """The hard method's step for :func:`_iterate`: :func:`_hard_step` with the
+    shrinkage ramped up over the first ``SHRINKAGE_RAMP`` iterations, which it then
+    takes at least (``min_iter``)."""
+
+    def step(Z, n_iter):
+        ramp = min(1.0, n_iter / SHRINKAGE_RAMP)
+        return _hard_step(Z, missing, rank, coef * ramp, problem, counts)
+
+    step.min_iter = SHRINKAGE_RAMP if coef > 0 else 1
+    return step
+
+
+def _soft_stepper(lam, cap, problem):
+    """Soft-impute's step for :func:`_iterate`: :func:`_soft_step`, each iterate
+    starting from the rank the last one kept."""
+    state = {"rank": 0}
+
+    def step(Z, n_iter):
+        model = _soft_step(Z, lam, cap, problem, state["rank"])
+        state["rank"] = model.components.shape[0]
+        return model
+
+    return step
 
 
 def _iterate(Z, missing, step, tol, max_iter):
@@ -339,7 +375,7 @@ def _fill_rows(values, gaps, model, dtype, proximal=0.0):
     mean = np.asarray(model.mean, dtype=np.float64)
     out = np.array(values, dtype=np.float64)
     k, d = V.shape
-    step = max(1, _SOLVE_BYTES // (8 * max(k * k + d, 1)))
+    step = _rows_per_solve(k, d)
     for start in range(0, values.shape[0], step):
         block = slice(start, start + step)
         # EM's step: the model's reconstruction of the row as filled, mean + z V
@@ -412,14 +448,14 @@ def _scores(values, gaps, mean, V, ridge, anchor=None, weight=0.0, exact=True):
             )
         gram[:, np.arange(k), np.arange(k)] += weight
         rhs += weight * anchor
-        return np.linalg.solve(gram, rhs[..., None])[..., 0]
+        return _solve_stacked(gram, rhs)
     if not exact:
         # a residual, not scores, is wanted: the residual of least squares is
         # well-conditioned even where the scores are not, and a Tikhonov term of
         # sqrt(eps) (the eigenvalues of V_o V_o^T are at most 1) changes it by about
         # that much relative, making every system definite
         gram[:, np.arange(k), np.arange(k)] += np.sqrt(np.finfo(np.float64).eps)
-        return np.linalg.solve(gram, rhs[..., None])[..., 0]
+        return _solve_stacked(gram, rhs)
     # rows with fewer observed coordinates than components are singular without a
     # ridge; the others are singular or ill-conditioned only by accident, and a
     # Cholesky factorisation finds the suspects cheaply: its pivots lie between the
@@ -429,7 +465,7 @@ def _scores(values, gaps, mean, V, ridge, anchor=None, weight=0.0, exact=True):
     floor = np.sqrt(np.finfo(np.float64).eps)
     if np.all(ridge > 0) and ridge.min() > floor * (1 + ridge.max()):
         # the ridge alone bounds every condition number by (1 + max) / min
-        return np.linalg.solve(gram, rhs[..., None])[..., 0]
+        return _solve_stacked(gram, rhs)
     if not np.all(ridge > 0):
         bad = observed.sum(axis=1) < k
     rest = np.flatnonzero(~bad)
@@ -444,7 +480,7 @@ def _scores(values, gaps, mean, V, ridge, anchor=None, weight=0.0, exact=True):
     good = ~bad
     z = np.zeros((b, k))
     if good.any():
-        z[good] = np.linalg.solve(gram[good], rhs[good][..., None])[..., 0]
+        z[good] = _solve_stacked(gram[good], rhs[good])
     bad = np.flatnonzero(bad)
     if bad.size:
         A = observed[bad][:, :, None] * V.T[None]
@@ -907,12 +943,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 rank, Z = self._rank_path(problem, coef, rng)
             else:
                 rank, Z = min(self.n_components, bound), problem.initial(missing)
-
-            def step(Z, n_iter):
-                ramp = min(1.0, n_iter / SHRINKAGE_RAMP)
-                return _hard_step(Z, missing, rank, coef * ramp, problem, counts)
-
-            step.min_iter = SHRINKAGE_RAMP if coef > 0 else 1
+            step = _hard_stepper(missing, rank, coef, problem, counts)
         else:
             cap = None if self.n_components == "auto" else self.n_components
             if self.shrinkage == "auto":
@@ -924,13 +955,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 lam = float(np.ldexp(float(self.shrinkage), -problem.exponent))
                 Z = problem.initial(missing)
             self.shrinkage_ = float(np.ldexp(lam, problem.exponent))
-            state = {"rank": 0}
-
-            def step(Z, n_iter):
-                model = _soft_step(Z, lam, cap, problem, state["rank"])
-                state["rank"] = model.components.shape[0]
-                return model
-
+            step = _soft_stepper(lam, cap, problem)
         model, n_iter, change, converged = _iterate(
             Z, missing, step, self.tol, self.max_iter
         )
@@ -988,12 +1013,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 k = max(k + 1, round(RANK_GROWTH * k))
 
         def make_step(rank, missing, counts):
-            def step(Z, n_iter):
-                ramp = min(1.0, n_iter / SHRINKAGE_RAMP)
-                return _hard_step(Z, missing, rank, coef * ramp, problem, counts)
-
-            step.min_iter = SHRINKAGE_RAMP if coef > 0 else 1
-            return step
+            return _hard_stepper(missing, rank, coef, problem, counts)
 
         return self._path(problem, ranks, make_step, rng)
 
@@ -1009,14 +1029,7 @@ class SVDImputer(TransformerMixin, BaseEstimator):
                 yield lam
 
         def make_step(lam, missing, counts):
-            state = {"rank": 0}
-
-            def step(Z, n_iter):
-                model = _soft_step(Z, lam, cap, problem, state["rank"])
-                state["rank"] = model.components.shape[0]
-                return model
-
-            return step
+            return _soft_stepper(lam, cap, problem)
 
         return self._path(problem, lambdas, make_step, rng)
 
@@ -1034,13 +1047,12 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         s = model.singular_values[keep]
         self.n_components_ = int(keep.sum())
         self.components_ = np.asarray(model.components[keep], dtype=dtype)
+        dof = max(problem.n - 1, 1)
         with np.errstate(over="ignore"):  # inf where the dtype cannot hold them
             self.singular_values_ = s.astype(dtype)
             self.shrunk_singular_values_ = model.shrunk[keep].astype(dtype)
-        self.mean_ = np.asarray(model.mean, dtype=dtype)
-        dof = max(problem.n - 1, 1)
-        with np.errstate(over="ignore"):
             self.explained_variance_ = ((s / np.sqrt(dof)) ** 2).astype(dtype)
+        self.mean_ = np.asarray(model.mean, dtype=dtype)
         self.explained_variance_ratio_ = ratio.astype(dtype)
         self.noise_level_ = float(model.noise_level)
         self.threshold_ = float(model.threshold)
@@ -1086,10 +1098,11 @@ class SVDImputer(TransformerMixin, BaseEstimator):
         for start in range(0, rows.size, step):
             block = rows[start : start + step]
             values = target[block]
+            if not exponent:
+                target[block] = _fill_rows(values, gaps[block], model, X.dtype)
+                continue
             filled = _fill_rows(np.ldexp(values, -exponent), gaps[block], model, X.dtype)
-            if exponent:
-                filled = np.where(gaps[block], np.ldexp(filled, exponent), values)
-            target[block] = filled
+            target[block] = np.where(gaps[block], np.ldexp(filled, exponent), values)
         return self._compose(target, X, missing, indicator)
 
     def _indicator(self, missing):
