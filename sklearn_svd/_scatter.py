@@ -563,19 +563,29 @@ def _corrected(X, sums, products, shift, owner, origin=None, count=None, n_sampl
     less ``origin`` (None: 0), and whether the mean correction cancelled few enough
     bits to accept them. ``count`` (default: the rows of ``X``) is what the sums are
     divided by, ``n_samples`` (default: ``count``) the count reported."""
-    n, d = X.shape
-    count = n if count is None else count
+    count = X.shape[0] if count is None else count
     products = np.asarray(products, dtype=np.float64)
-    raw_diag = np.diag(products).copy()
-    if not (np.isfinite(raw_diag).all() and np.isfinite(sums).all()):
+    if not (np.isfinite(np.diag(products)).all() and np.isfinite(sums).all()):
         raise_nonfinite(X, owner=owner)
+    return centred(sums, products, count, shift, origin, X.dtype, n_samples)
+
+
+def centred(
+    sums, products, count, shift=None, origin=None, dtype=np.float64, n_samples=None
+):
+    """:func:`_corrected` for finite sums: the products (float64, overwritten) about
+    ``shift`` corrected by ``count r r^T``, ``r = sums / count``, and whether that
+    cancelled few enough bits for ``dtype``. ``partial_fit`` centres the sums it
+    accumulated over batches with it."""
+    d = products.shape[0]
+    raw_diag = np.diag(products).copy()
     r = sums / count
     _subtract_outer(products, r, r * count)
     base = np.zeros(d) if shift is None else shift.astype(np.float64)
     if origin is not None:
         base = base - origin  # exact where the shift is near the origin
     stats = ScatterStats(count if n_samples is None else n_samples, base + r, products)
-    return stats, _accept(raw_diag, np.diag(products), X.dtype)
+    return stats, _accept(raw_diag, np.diag(products), dtype)
 
 
 def _subtract_outer(A, x, y, block=256):

@@ -15,17 +15,64 @@ carry their own power of two, so batches of any magnitude merge without overflow
 Sample weights: a batch's weights enter its statistics (count ``W``, weighted mean
 and scatter, :func:`scatter_stats`'s ``sample_weight``), and Chan's update merges
 weight totals as it merges counts; a batch of total weight 0 changes nothing.
+
+Held pivot: consecutive dense unweighted batches whose products about one pivot pass
+the large-offset guard are not centred and merged one by one: their sums and
+products about that pivot are added (:class:`_Pending`), and centred once, when the
+statistics are read (:attr:`Stream.stats`) or a batch needs a pivot of its own. This
+is the in-memory pass itself (one pass about one pivot, guard-checked), and as
+accurate: per column the raw-to-centred ratio of the sum is at most the largest of
+the batches' (the centred sum of squares of all rows is at least the sum of the
+batches' own), so the guard the batches passed holds for their union. It saves the
+per-batch centring and merge, about a tenth of ``partial_fit``'s time on batches of
+5000 x 100 (``benchmarks/scale.py``).
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._engine import _rescaling as rescaling
 from ._engine import _scaled as scaled
-from ._scatter import ScatterStats, _accept, scatter_stats, sparse_scatter_stats
+from ._scatter import (
+    ScatterStats,
+    _accept,
+    _segmented_pass,
+    centred,
+    scatter_stats,
+    sparse_scatter_stats,
+)
 from ._validation import MagnitudeError
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Sums about a held pivot of the batches added since the last merge.
+
+    Attributes
+    ----------
+    shift : ndarray of shape (n_features,)
+        The pivot the batches' pass was made about, in their dtype (its float64
+        values).
+    dtype : numpy dtype
+        The batches' dtype (every one the same: the shift's rounding).
+    count : int
+    sums, products : ndarray, float64
+        ``sum (x - shift)`` and ``sum (x - shift)(x - shift)^T`` over their rows.
+    """
+
+    shift: np.ndarray
+    dtype: np.dtype
+    count: int
+    sums: np.ndarray
+    products: np.ndarray
+
+    def stats(self, origin):
+        """Their :class:`ScatterStats`, the mean less ``origin``."""
+        stats, _ = centred(self.sums, self.products.copy(), self.count, self.shift, origin)
+        return stats
 
 
 @dataclass(frozen=True)
@@ -34,8 +81,8 @@ class Stream:
 
     Attributes
     ----------
-    stats : ScatterStats
-        Of the rows less ``pivot``, times ``2**-exponent``.
+    merged : ScatterStats
+        Of the rows less ``pivot``, times ``2**-exponent``, but those of ``pending``.
     pivot : ndarray of shape (n_features,), float64
         The first dense row seen (0 for sparse batches and uncentred statistics): the
         means are kept relative to it, so that at a large offset their differences,
@@ -48,14 +95,26 @@ class Stream:
         The rows seen (``stats.n_samples`` is their weights' total when weighted).
     weighted : bool
         Whether a batch came with sample weights.
+    pending : _Pending or None
+        The last batches' sums about a held pivot, not yet in ``merged`` (only with
+        ``exponent`` 0).
     """
 
-    stats: ScatterStats
+    merged: ScatterStats
     pivot: np.ndarray
     exponent: int
     dtype: np.dtype
     rows: int = 0
     weighted: bool = False
+    pending: _Pending | None = None
+
+    @cached_property
+    def stats(self):
+        """:class:`ScatterStats` of every row seen (less ``pivot``, times
+        ``2**-exponent``): ``merged`` and ``pending`` merged."""
+        if self.pending is None:
+            return self.merged
+        return self.merged.merge(self.pending.stats(self.pivot))
 
     @property
     def scale(self):
@@ -64,7 +123,8 @@ class Stream:
 
     @property
     def n_samples(self):
-        return self.stats.n_samples
+        held = 0 if self.pending is None else self.pending.count
+        return self.merged.n_samples + held
 
     @property
     def n_features(self):
@@ -116,6 +176,10 @@ def add_batch(stream, X, *, center, owner, pivot=None, sample_weight=None):
         stats = ScatterStats(0.0, np.zeros(d), np.zeros((d, d)))
         batch = Stream(stats, pivot, 0, X.dtype, X.shape[0], True)
         return batch if stream is None else stream._merge(batch)
+    if stream is not None and not weighted and center:
+        held = _held(stream, X)
+        if held is not None:
+            return held
     guess = None if stream is None else stream.guess(X.dtype)
     stats = _about_origin(X, pivot, center, owner, guess, sample_weight)
     if stats is not None:
@@ -123,6 +187,61 @@ def add_batch(stream, X, *, center, owner, pivot=None, sample_weight=None):
     else:
         batch = _rescaled(X, pivot, center, owner, sample_weight)
     return batch if stream is None else stream._merge(batch)
+
+
+def _held(stream, X):
+    """``stream`` with a dense batch's sums about its held pivot added (the
+    :meth:`Stream.guess` of its statistics when it holds none), or None when the
+    batch takes :func:`add_batch`'s own route: sparse, of another dtype than the
+    held sums, rescaled statistics, a pass that the guard rejects (the batch lies too
+    far from the held pivot), or data that is not finite or whose squares underflow
+    (that route raises or rescales)."""
+    pending = stream.pending
+    if sp.issparse(X) or stream.exponent != 0:
+        return None
+    if pending is None:
+        guess = stream.guess(X.dtype)
+        if guess is None:
+            return None
+        shift = guess.astype(X.dtype).astype(np.float64)
+    elif pending.dtype == X.dtype:
+        shift = pending.shift
+    else:
+        return None
+    n, d = X.shape
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        total = _segmented_pass(X, shift.astype(X.dtype) if shift.any() else None)
+        sums = total[d, :d]
+        raw = total.diagonal()[:d]
+        within = raw - sums * (sums / n)
+    if not (np.isfinite(raw).all() and np.isfinite(sums).all()):
+        return None
+    if not _accept(raw, within, X.dtype) or _underflows(within.sum(), n, d, X.dtype):
+        return None
+    products = total[:d, :d]
+    if pending is not None:
+        n += pending.count
+        sums = sums + pending.sums
+        products = products + pending.products
+    else:
+        sums, products = sums.copy(), np.ascontiguousarray(products)
+    return Stream(
+        stream.merged,
+        stream.pivot,
+        0,
+        np.result_type(stream.dtype, X.dtype),
+        stream.rows + X.shape[0],
+        stream.weighted,
+        _Pending(shift, X.dtype, n, sums, products),
+    )
+
+
+def _underflows(trace, n, d, dtype, top=1.0):
+    """Whether a scatter's trace fell to where products of entries are subnormal (the
+    in-memory fit's test, :func:`~sklearn_svd._engine._out_of_range`); ``top``: the
+    largest weight."""
+    info = np.finfo(dtype)
+    return trace < n * d * top * float(info.tiny) / float(info.eps)
 
 
 def _about_origin(X, pivot, center, owner, guess, sample_weight=None):
@@ -146,14 +265,13 @@ def _about_origin(X, pivot, center, owner, guess, sample_weight=None):
                 )
     except MagnitudeError:
         return None
-    info = np.finfo(X.dtype)
     trace = np.trace(stats.scatter)
     if not np.isfinite(trace) or not np.isfinite(stats.mean).all():
         return None
     # (weighted: the scatter of rows scaled by sqrt(w), of which the largest is
     # that many rows' worth)
     top = 1.0 if sample_weight is None else float(np.max(sample_weight))
-    if trace < n * d * top * float(info.tiny) / float(info.eps):
+    if _underflows(trace, n, d, X.dtype, top):
         return None
     return stats
 

@@ -260,3 +260,46 @@ def test_dense_and_sparse_batches_mixed():
     model.partial_fit(X[200:])
     assert_allclose(model.singular_values_, reference(X)[0][0][:3], rtol=1e-12)
     assert_allclose(model.mean_, X.mean(axis=0), rtol=1e-14)
+
+
+def test_held_pivot_across_reads_pickles_and_refused_batches():
+    # Consecutive batches are summed about one held pivot and centred when read:
+    # reading the attributes, pickling, a refused (NaN) batch and a change of dtype
+    # in the middle of a stream must each leave the result of fit on all rows.
+    rng = np.random.default_rng(11)
+    X = data(rng, 1200, 15, 4, [3.0])
+    model = SVDReducer(4)
+    for i, batch in enumerate(np.array_split(X[:600], 6)):
+        model.partial_fit(batch)
+        if i == 2:
+            assert model.components_.shape == (4, 15)  # read between batches
+    before = model.singular_values_.copy()
+    with pytest.raises(ValueError, match="NaN"):
+        model.partial_fit(np.full((5, 15), np.nan))
+    assert_allclose(model.singular_values_, before, rtol=0)
+    model = pickle.loads(pickle.dumps(model))
+    model.partial_fit(X[600:900].astype(np.float32))  # another dtype
+    for batch in np.array_split(X[900:], 3):
+        model.partial_fit(batch)
+    (s, _), mean = reference(np.vstack([X[:600], X[600:900].astype(np.float32), X[900:]]))
+    # the float32 rows are summarised in float32 (chunk products accumulated in
+    # float64): their scatter has float32's error
+    assert_allclose(model.singular_values_, s[:4], rtol=1e-5)
+    assert_allclose(model.mean_, mean, rtol=1e-6)
+
+
+def test_drifting_batches_equal_the_whole():
+    # Each batch's mean drifts further from the pivot held since the second batch,
+    # slowly (passes the guard: summed about it) and then by 1e6 (rejected: its own
+    # pivot, merged by Chan's update): float64 to the covariance solver's precision.
+    rng = np.random.default_rng(12)
+    X = data(rng, 2000, 8, 3, [0.0])
+    X += np.linspace(0, 40, 2000)[:, None]  # about 13 standard deviations of drift
+    X[1500:] += 1e6
+    model = stream(SVDReducer(), X, range(100, 2000, 100))
+    (s, Vt), mean = reference(X)
+    strong = s >= 1e-2 * s[0]
+    assert_allclose(model.singular_values_[strong], s[strong], rtol=1e-10)
+    assert_allclose(model.mean_, mean, rtol=1e-13)
+    for i in np.flatnonzero(strong):
+        assert abs(abs(model.components_[i] @ Vt[i]) - 1) < 1e-10
