@@ -176,11 +176,13 @@ def add_batch(stream, X, *, center, owner, pivot=None, sample_weight=None):
         stats = ScatterStats(0.0, np.zeros(d), np.zeros((d, d)))
         batch = Stream(stats, pivot, 0, X.dtype, X.shape[0], True)
         return batch if stream is None else stream._merge(batch)
+    guess = None
     if stream is not None and not weighted and center:
-        held = _held(stream, X)
+        held, guess = _held(stream, X)
         if held is not None:
             return held
-    guess = None if stream is None else stream.guess(X.dtype)
+    if stream is not None and guess is None:
+        guess = stream.guess(X.dtype)
     stats = _about_origin(X, pivot, center, owner, guess, sample_weight)
     if stats is not None:
         batch = Stream(stats, pivot, 0, X.dtype, X.shape[0], weighted)
@@ -190,24 +192,26 @@ def add_batch(stream, X, *, center, owner, pivot=None, sample_weight=None):
 
 
 def _held(stream, X):
-    """``stream`` with a dense batch's sums about its held pivot added (the
-    :meth:`Stream.guess` of its statistics when it holds none), or None when the
-    batch takes :func:`add_batch`'s own route: sparse, of another dtype than the
-    held sums, rescaled statistics, a pass that the guard rejects (the batch lies too
-    far from the held pivot), or data that is not finite or whose squares underflow
-    (that route raises or rescales)."""
+    """``(stream with a dense batch's sums about its held pivot added, None)`` (the
+    pivot is the :meth:`Stream.guess` of its statistics when it holds none), or
+    ``(None, pivot)`` when the batch takes :func:`add_batch`'s own route: sparse, of
+    another dtype than the held sums, rescaled statistics, a pass that the guard
+    rejects (the batch lies too far from the held pivot: ``pivot`` is then the
+    batch's mean, so that route makes one more pass, not two), or data that is not
+    finite or whose squares underflow (that route raises or rescales; ``pivot``
+    None)."""
     pending = stream.pending
     if sp.issparse(X) or stream.exponent != 0:
-        return None
+        return None, None
     if pending is None:
         guess = stream.guess(X.dtype)
         if guess is None:
-            return None
+            return None, None
         shift = guess.astype(X.dtype).astype(np.float64)
     elif pending.dtype == X.dtype:
         shift = pending.shift
     else:
-        return None
+        return None, None
     n, d = X.shape
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         total = _segmented_pass(X, shift.astype(X.dtype) if shift.any() else None)
@@ -215,25 +219,28 @@ def _held(stream, X):
         raw = total.diagonal()[:d]
         within = raw - sums * (sums / n)
     if not (np.isfinite(raw).all() and np.isfinite(sums).all()):
-        return None
-    if not _accept(raw, within, X.dtype) or _underflows(within.sum(), n, d, X.dtype):
-        return None
-    products = total[:d, :d]
+        return None, None
+    if _underflows(within.sum(), n, d, X.dtype):
+        return None, None
+    if not _accept(raw, within, X.dtype):
+        return None, shift + sums / n
+    count, products = n, total[:d, :d]
     if pending is not None:
-        n += pending.count
+        count += pending.count
         sums = sums + pending.sums
         products = products + pending.products
     else:
         sums, products = sums.copy(), np.ascontiguousarray(products)
-    return Stream(
+    held = Stream(
         stream.merged,
         stream.pivot,
         0,
         np.result_type(stream.dtype, X.dtype),
-        stream.rows + X.shape[0],
+        stream.rows + n,
         stream.weighted,
-        _Pending(shift, X.dtype, n, sums, products),
+        _Pending(shift, X.dtype, count, sums, products),
     )
+    return held, None
 
 
 def _underflows(trace, n, d, dtype, top=1.0):
