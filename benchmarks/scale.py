@@ -266,7 +266,8 @@ def dask_case(n, d, rows, DaskPCA):
     # on the fuller one (the first fits took up to 1.5x as long, until work stealing
     # moved blocks over).
     client = get_client()
-    workers = sorted(client.scheduler_info()["workers"])
+    client.wait_for_workers(2)  # both, even if one is restarting
+    workers = sorted(client.nthreads())  # asked of the scheduler, not a cached view
     sizes = [min(rows, n - start) for start in range(0, n, rows)]
     futures = [
         client.submit(make_block, m, d, 1, i, workers=[workers[i % len(workers)]])
