@@ -352,7 +352,6 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         # the Gram and randomized solvers return U in float64: outputs keep X's dtype
         return None if result.U is None else result.U[:, :k].astype(dtype, copy=False)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the model with a batch of rows, exactly.
 
@@ -391,6 +390,17 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
         self : object
             The updated estimator.
         """
+        stream = self.__dict__.get("_stream")
+        if sample_weight is None and _plain_batch(self, X, stream):
+            # a later batch needing no conversion: what _fit_context would do for a
+            # fitted estimator (no parameter validation) less its config context, a
+            # quarter of the fixed cost of a call (nothing here validates parameters)
+            return self._add_batch(X, stream, None)
+        return self._partial_fit(X, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _partial_fit(self, X, sample_weight):
+        """:meth:`partial_fit` with validation."""
         owner = type(self).__name__
         stream = self.__dict__.get("_stream")
         if stream is None and "components_" in self.__dict__:
@@ -400,7 +410,7 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
                 "fit saw are no longer part of it. Call partial_fit on every batch "
                 "from the start (or fit on every row).",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # partial_fit's caller
             )
         check_numeric_columns(X, owner)
         if _dask.is_dask(X):
@@ -440,8 +450,13 @@ class _BaseSVD(TransformerMixin, BaseEstimator):
                     "memory: fit a dask array instead, or fewer features."
                 ) from None
         weights = check_sample_weight(sample_weight, X.shape[0], owner=owner)
+        return self._add_batch(X, stream, weights)
+
+    def _add_batch(self, X, stream, weights):
+        """Merge a validated batch into the statistics; the fitted attributes are
+        recomputed when next read."""
         self._stream = add_batch(
-            stream, X, center=self.center, owner=owner, sample_weight=weights
+            stream, X, center=self.center, owner=type(self).__name__, sample_weight=weights
         )
         self._forget_fitted()
         return self

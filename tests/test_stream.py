@@ -218,8 +218,9 @@ def test_conventions():
     # fit starts over; partial_fit after fit starts a new model, with a warning
     model.fit(X[:50])
     assert model.n_samples_ == 50
-    with pytest.warns(UserWarning, match="partial_fit starts a new model"):
+    with pytest.warns(UserWarning, match="partial_fit starts a new model") as record:
         model.partial_fit(X[50:])
+    assert record[0].filename == __file__  # it points at the call
     assert model.n_samples_ == 150
 
 
