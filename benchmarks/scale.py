@@ -7,7 +7,11 @@ Three sections, every ratio from this one run, k = 10 throughout:
    ``fit`` of the same rows (after one untimed run of each, interleaved, medians and
    the range of their ratio round by round) and against ``IncrementalPCA`` over the
    same batches. Accuracy: the largest relative error of the top-k explained
-   variances.
+   variances. With the share of the CPU time the hypervisor took meanwhile ("steal"
+   in /proc/stat, against the time not idle: on this 2-core virtual machine 8-27% in
+   bursts, when the ratio varied from 0.97x to 3.24x round by round), and the time a
+   waiting thread takes to start a task handed to it (a fixed cost of each
+   ``partial_fit`` call of more than one chunk).
 2. dask on ``LocalCluster(n_workers=2, threads_per_worker=1)`` (worker processes),
    the array generated and persisted on the workers in chunks of 100,000 rows, the
    blocks made on the workers in turn (each holds half of them): our
@@ -63,14 +67,14 @@ K = 10
 REPEATS = 7
 SIZES = {
     "full": {
-        "stream": (500_000, 100),
+        "stream": [(500_000, 100), (2_000_000, 100)],
         "dask": [(2_000_000, 100), (200_000, 1_000)],
         "rows": 100_000,
         "memmap": (5_000_000, 100),
         "memmap_rows": 100_000,
     },
     "quick": {
-        "stream": (20_000, 50),
+        "stream": [(20_000, 50)],
         "dask": [(40_000, 20), (8_000, 200)],
         "rows": 2_000,
         "memmap": (200_000, 20),
@@ -181,7 +185,9 @@ def streaming(n, d, repeats):
     print(row(("method", "time s", "vs fit", "EV err", "sin V"), widths))
     fit(), partial()  # untimed: the thread pools and chunk buffers are made once
     # fit and partial_fit interleaved, so that both see the same load
+    steal = Steal()
     rounds = [(timed(fit), timed(partial)) for _ in range(repeats)]
+    stolen = steal.fraction()
     t_fit, fitted = statistics.median(r[0][0] for r in rounds), rounds[-1][0][1]
     t_partial, merged = statistics.median(r[1][0] for r in rounds), rounds[-1][1][1]
     per_round = [b[0] / a[0] for a, b in rounds]
@@ -200,7 +206,65 @@ def streaming(n, d, repeats):
         print(row(cells, widths))
     print(
         f"partial_fit / fit, round by round: {min(per_round):.2f}x to "
-        f"{max(per_round):.2f}x over {repeats} interleaved rounds"
+        f"{max(per_round):.2f}x over {repeats} interleaved rounds; time per batch "
+        f"beyond fit's: {(t_partial - t_fit) / 100 * 1e3:.2f} ms"
+    )
+    if stolen is not None:
+        print(f"CPU time the host took from this process (steal / busy): {stolen:.0%}")
+    print()
+
+
+class Steal:
+    """The share of the busy CPU time that the hypervisor gave to others ("steal" in
+    /proc/stat, against the time not idle) from now until :meth:`fraction` (None where
+    /proc/stat is not readable, or too little time passed to tell)."""
+
+    def __init__(self):
+        self.start = self._read()
+
+    @staticmethod
+    def _read():
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 8:
+            return None
+        return fields[7], sum(fields) - fields[3] - fields[4]  # steal, not idle
+
+    def fraction(self):
+        end = self._read()
+        if self.start is None or end is None:
+            return None
+        busy = end[1] - self.start[1]
+        # (in clock ticks, 10 ms: fewer than 50 cannot resolve a few percent)
+        return (end[0] - self.start[0]) / busy if busy >= 50 else None
+
+
+def handover(repeats):
+    """How long a waiting thread takes to start a task handed to it while the calling
+    thread multiplies (the fused pass hands each batch's second segment over so):
+    a fixed cost of every ``partial_fit`` call on more than one chunk of rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    block = np.random.default_rng(0).standard_normal((2500, 100))
+    waits = []
+    with ThreadPoolExecutor(1) as pool, threadpool_limits(1, user_api="blas"):
+        for _ in range(50 * repeats):
+            start = time.perf_counter()
+            begun = pool.submit(time.perf_counter)
+            _ = block.T @ block
+            waits.append(begun.result() - start)
+    waits.sort()
+    tenth = len(waits) // 10
+    print(
+        f"Starting a waiting thread (a task handed over while this one multiplies "
+        f"2500 x 100): median {statistics.median(waits) * 1e3:.2f} ms, 10% to 90% "
+        f"{waits[tenth] * 1e3:.2f} to {waits[-tenth - 1] * 1e3:.2f} ms, over "
+        f"{len(waits)} hand-overs"
     )
     print()
 
@@ -499,7 +563,9 @@ def main():
     )
     print()
     if args.only in (None, "stream"):
-        streaming(*sizes["stream"], repeats)
+        for shape in sizes["stream"]:
+            streaming(*shape, repeats)
+        handover(repeats)
     if args.only in (None, "dask"):
         dask_section(sizes["dask"], sizes["rows"])
     if args.only in (None, "memmap"):
