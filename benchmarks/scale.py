@@ -185,9 +185,12 @@ def streaming(n, d, repeats):
     print(row(("method", "time s", "vs fit", "EV err", "sin V"), widths))
     fit(), partial()  # untimed: the thread pools and chunk buffers are made once
     # fit and partial_fit interleaved, so that both see the same load
-    steal = Steal()
-    rounds = [(timed(fit), timed(partial)) for _ in range(repeats)]
-    stolen = steal.fraction()
+    steal, rounds, stolen = Steal(), [], []
+    for _ in range(repeats):
+        round_steal = Steal()
+        rounds.append((timed(fit), timed(partial)))
+        stolen.append(round_steal.fraction())
+    total_steal = steal.fraction()
     t_fit, fitted = statistics.median(r[0][0] for r in rounds), rounds[-1][0][1]
     t_partial, merged = statistics.median(r[1][0] for r in rounds), rounds[-1][1][1]
     per_round = [b[0] / a[0] for a, b in rounds]
@@ -209,8 +212,15 @@ def streaming(n, d, repeats):
         f"{max(per_round):.2f}x over {repeats} interleaved rounds; time per batch "
         f"beyond fit's: {(t_partial - t_fit) / 100 * 1e3:.2f} ms"
     )
-    if stolen is not None:
-        print(f"CPU time the host took from this process (steal / busy): {stolen:.0%}")
+    if total_steal is not None:
+        print(
+            f"CPU time the host took (steal / busy): {total_steal:.0%}; round by round, "
+            "partial_fit / fit (steal): "
+            + ", ".join(
+                f"{r:.2f}x ({'?' if f is None else f'{f:.0%}'})"
+                for r, f in zip(per_round, stolen, strict=True)
+            )
+        )
     print()
 
 
