@@ -7,11 +7,12 @@ Three sections, every ratio from this one run, k = 10 throughout:
    ``fit`` of the same rows (after one untimed run of each, interleaved, medians and
    the range of their ratio round by round) and against ``IncrementalPCA`` over the
    same batches. Accuracy: the largest relative error of the top-k explained
-   variances. With the share of the CPU time the hypervisor took meanwhile ("steal"
-   in /proc/stat, against the time not idle: on this 2-core virtual machine 8-27% in
-   bursts, when the ratio varied from 0.97x to 3.24x round by round), and the time a
-   waiting thread takes to start a task handed to it (a fixed cost of each
-   ``partial_fit`` call of more than one chunk).
+   variances. Then the same two with one BLAS thread (one thread a pass: what each
+   call costs besides the split of its batch between two threads). With the share of
+   the CPU time the hypervisor took meanwhile ("steal" in /proc/stat, against the
+   time not idle: on this 2-core virtual machine 0-47% in bursts, and the ratio rose
+   with it), and the time a waiting thread takes to start a task handed to it (a
+   fixed cost of each ``partial_fit`` call of more than one chunk).
 2. dask on ``LocalCluster(n_workers=2, threads_per_worker=1)`` (worker processes),
    the array generated and persisted on the workers in chunks of 100,000 rows, the
    blocks made on the workers in turn (each holds half of them): our
@@ -57,6 +58,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 from sklearn.decomposition import IncrementalPCA
+from threadpoolctl import threadpool_limits
 
 import sklearn_svd
 from sklearn_svd import SVDReducer
@@ -212,6 +214,16 @@ def streaming(n, d, repeats):
         f"{max(per_round):.2f}x over {repeats} interleaved rounds; time per batch "
         f"beyond fit's: {(t_partial - t_fit) / 100 * 1e3:.2f} ms"
     )
+    # the same with one BLAS thread (so one thread a pass): what each call costs
+    # besides the split of its batch between two threads
+    with threadpool_limits(1, user_api="blas"):
+        single = [(timed(fit)[0], timed(partial)[0]) for _ in range(repeats)]
+    t_fit1 = statistics.median(a for a, _ in single)
+    t_partial1 = statistics.median(b for _, b in single)
+    print(
+        "with one BLAS thread (one thread a pass): partial_fit / fit "
+        f"{t_partial1 / t_fit1:.2f}x (fit {t_fit1:.3f} s)"
+    )
     if total_steal is not None:
         print(
             f"CPU time the host took (steal / busy): {total_steal:.0%}; round by round, "
@@ -257,8 +269,6 @@ def handover(repeats):
     thread multiplies (the fused pass hands each batch's second segment over so):
     a fixed cost of every ``partial_fit`` call on more than one chunk of rows."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
 
     block = np.random.default_rng(0).standard_normal((2500, 100))
     waits = []
