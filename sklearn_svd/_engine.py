@@ -391,10 +391,16 @@ def _out_of_range(X, result):
         return True
     if result.solver == "full":  # LAPACK scales the data itself
         return False
-    info = np.finfo(X.dtype)
-    # in Python floats: neither a float32 cast nor a square may overflow here
-    floor = np.sqrt(X.shape[0] * X.shape[1] * float(info.tiny) / float(info.eps))
-    return result.total_norm < floor
+    # compared as norms: a square of the norm may overflow
+    return result.total_norm < np.sqrt(_subnormal_floor(*X.shape, X.dtype))
+
+
+def _subnormal_floor(n, d, dtype):
+    """The sum of squares of ``n x d`` entries of ``dtype`` below which products of
+    entries fall among the subnormal numbers (in Python floats: no float32 cast may
+    overflow)."""
+    info = np.finfo(dtype)
+    return n * d * float(info.tiny) / float(info.eps)
 
 
 def _rescaling(X, factor=1.0):

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from ._engine import _rescaling as rescaling
 from ._engine import _scaled as scaled
+from ._engine import _subnormal_floor as subnormal_floor
 from ._scatter import (
     ScatterStats,
     _accept,
@@ -247,8 +248,7 @@ def _underflows(trace, n, d, dtype, top=1.0):
     """Whether a scatter's trace fell to where products of entries are subnormal (the
     in-memory fit's test, :func:`~sklearn_svd._engine._out_of_range`); ``top``: the
     largest weight."""
-    info = np.finfo(dtype)
-    return trace < n * d * top * float(info.tiny) / float(info.eps)
+    return trace < top * subnormal_floor(n, d, dtype)
 
 
 def _about_origin(X, pivot, center, owner, guess, sample_weight=None):
